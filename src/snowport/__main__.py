@@ -1,0 +1,3 @@
+from snowport.cli import app
+
+app()

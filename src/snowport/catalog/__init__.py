@@ -1,0 +1,1 @@
+"""The catalog: every Snowport object and grant, persisted in SQLite through SQLAlchemy."""

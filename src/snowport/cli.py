@@ -1,0 +1,93 @@
+"""`snowport` command line: `up` runs the server; `token` issues OAuth tokens for programs."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.console import Console
+
+from snowport import __version__
+from snowport.config import Settings
+from snowport.core import Snowport
+from snowport.server import build_app
+
+app = typer.Typer(help="Snowport: a self-hosted Snowpark Container Services.", no_args_is_help=True)
+console = Console(stderr=True, soft_wrap=True, highlight=False, markup=False)
+
+
+def _settings(host: str | None, port: int | None, data_dir: Path | None) -> Settings:
+    overrides = {k: v for k, v in {"host": host, "port": port, "data_dir": data_dir}.items() if v is not None}
+    return Settings(**overrides)
+
+
+@app.command()
+def up(
+    host: Annotated[str | None, typer.Option(help="Address to listen on (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (default 8080).")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Where catalog, data and files live.")] = None,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
+) -> None:
+    """Start the server; Ctrl-C stops it cleanly and a restart keeps every object."""
+    settings = _settings(host, port, data_dir)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    core = Snowport(settings)
+    application = build_app(settings, core)
+    if core.generated_password:
+        console.print(f"Generated password for user {core.settings.admin_user.upper()}: "
+                      f"{core.generated_password}  (shown once; set SNOWPORT_ADMIN_PASSWORD to choose your own)")
+    _print_connection_help(settings)
+    uvicorn.run(application, host=settings.host, port=settings.port, log_level=log_level,
+                timeout_graceful_shutdown=5)
+
+
+def _print_connection_help(settings: Settings) -> None:
+    kwargs = {
+        "account": settings.account,
+        "user": settings.admin_user,
+        "password": "<password>",
+        "host": settings.host,
+        "port": settings.port,
+        "protocol": "http",
+    }
+    console.print(f"Snowport {__version__} listening on http://{settings.host}:{settings.port} "
+                  f"(data in {settings.data_dir})")
+    console.print("Python connector / Snowpark:")
+    console.print(f"  snowflake.connector.connect(**{json.dumps(kwargs)})")
+    console.print("Snowflake CLI (~/.snowflake/config.toml, chmod 0600):")
+    console.print(
+        f'  [connections.snowport]\n  account = "{settings.account}"\n  user = "{settings.admin_user}"\n'
+        f'  password = "<password>"\n  host = "{settings.host}"\n  port = {settings.port}\n  protocol = "http"'
+    )
+    console.print("Set SNOWFLAKE_DISABLE_PLATFORM_DETECTION=true in clients to skip cloud metadata probes.")
+
+
+@app.command()
+def token(
+    user: Annotated[str, typer.Option(help="User the token authenticates.")],
+    role: Annotated[str | None, typer.Option(help="Role the session starts with.")] = None,
+    ttl: Annotated[int, typer.Option(help="Lifetime in seconds.")] = 3600,
+    data_dir: Annotated[Path | None, typer.Option(help="Server data dir.")] = None,
+) -> None:
+    """Print an OAuth access token for `authenticator="oauth"` logins."""
+    settings = _settings(None, None, data_dir)
+    from snowport.catalog.store import Catalog
+    from snowport.names import normalize
+    from snowport.security.sessions import OAuthIssuer
+
+    catalog = Catalog(settings.data_dir / "catalog.sqlite")
+    key = catalog.get_meta("oauth_key")
+    if key is None:
+        console.print("No server has run with this data dir yet.")
+        raise typer.Exit(1)
+    print(OAuthIssuer(bytes.fromhex(key), settings.account).issue(normalize(user), role and normalize(role), ttl))
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    print(__version__)

@@ -1,0 +1,27 @@
+"""Server settings: command-line flags over environment variables (SNOWPORT_*) over defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    return Path.home() / ".local" / "share" / "snowport"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SNOWPORT_")
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = default_data_dir()
+    account: str = "snowport"
+    admin_user: str = "admin"
+    admin_password: str | None = None
+    # Lifetimes the connector reads from the login response; short values make renew testable.
+    session_validity_seconds: int = 3600
+    master_validity_seconds: int = 14400
+    # How often the warehouse auto-suspend check runs.
+    warehouse_tick_seconds: float = 1.0

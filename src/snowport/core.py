@@ -1,0 +1,329 @@
+"""The Snowport server's parts wired together, independent of any HTTP surface.
+
+`Snowport` owns the catalog, the privilege checker, the data engine, sessions, warehouses and
+query results; every surface (wire protocol now, REST and console later) calls into it.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from snowport import errors
+from snowport.catalog.store import ACCOUNT_ID, Catalog, CatalogObject, Grant
+from snowport.config import Settings
+from snowport.data.engine import DataEngine
+from snowport.errors import SnowflakeError
+from snowport.names import display, normalize
+from snowport.security.passwords import hash_password, verify_password
+from snowport.security.privileges import SYSTEM_HIERARCHY, SYSTEM_ROLE_PRIVILEGES, SYSTEM_ROLES, Authorizer
+from snowport.security.sessions import OAuthIssuer, Session, SessionStore
+from snowport.sql import dispatch
+from snowport.sql.context import Ctx
+from snowport.sql.lexer import split_statements
+from snowport.sql.result import Result, column
+
+log = logging.getLogger("snowport.core")
+BAD_LOGIN = SnowflakeError(390100, "28000", "Incorrect username or password was specified.")
+
+
+@dataclass
+class QueryRecord:
+    id: str
+    session_id: int
+    sql: str
+    status: str = "RUNNING"
+    result: Result | None = None
+    error: SnowflakeError | None = None
+    child_ids: list[str] | None = None
+
+
+class QueryStore:
+    """Recent query results by id (async polling, RESULT_SCAN, /queries/{id}/result)."""
+
+    def __init__(self, capacity: int = 2000) -> None:
+        self._records: OrderedDict[str, QueryRecord] = OrderedDict()
+        self._capacity = capacity
+        self._lock = threading.Lock()
+
+    def new(self, session: Session, sql: str) -> QueryRecord:
+        record = QueryRecord(str(uuid.uuid4()), session.id, sql)
+        with self._lock:
+            self._records[record.id] = record
+            while len(self._records) > self._capacity:
+                self._records.popitem(last=False)
+        return record
+
+    def get(self, query_id: str) -> QueryRecord | None:
+        return self._records.get(query_id)
+
+    def result_for(self, session: Session, query_id: str) -> Result:
+        record = self._records.get(query_id)
+        if record is None or record.session_id != session.id or record.result is None:
+            raise SnowflakeError(709, "02000", f"Statement {query_id} not found")
+        return record.result
+
+    def cancel_session(self, session_id: int) -> list[str]:
+        return [r.id for r in list(self._records.values()) if r.session_id == session_id and r.status == "RUNNING"]
+
+
+class Warehouses:
+    """Warehouse state: auto-resume on use, suspend after AUTO_SUSPEND seconds idle."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self._last_used: dict[str, float] = {}
+        self._running: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def touch(self, name: str) -> None:
+        self._last_used[name] = time.time()
+
+    def running(self, name: str) -> int:
+        return self._running.get(name, 0)
+
+    def require(self, ctx: Ctx) -> None:
+        """A query needs a current warehouse the role may use; a suspended one auto-resumes."""
+        name = ctx.session.warehouse
+        wh = None if name is None else self.catalog.get("WAREHOUSE", name)
+        if wh is None or not ctx.auth.has(ctx.session, wh, ("USAGE",)):
+            raise errors.no_warehouse()
+        if wh.props.get("state") != "STARTED":
+            if not wh.props.get("auto_resume", True):
+                raise SnowflakeError(
+                    606, "57P03",
+                    f"Warehouse '{display(wh.name)}' is suspended and AUTO_RESUME is FALSE; "
+                    f"resume it with ALTER WAREHOUSE {display(wh.name)} RESUME.",
+                    error_type="EXECUTION",
+                )
+            self.resume(wh)
+        self.touch(wh.name)
+
+    def resume(self, wh: CatalogObject) -> None:
+        with self._lock:
+            wh.props["state"] = "STARTED"
+            wh.props["resumed_on"] = time.time()
+            self.catalog.save(wh)
+            self.touch(wh.name)
+
+    def suspend(self, wh: CatalogObject) -> None:
+        with self._lock:
+            wh.props["state"] = "SUSPENDED"
+            self.catalog.save(wh)
+
+    def tick(self) -> None:
+        now = time.time()
+        for wh in self.catalog.list("WAREHOUSE"):
+            idle_limit = wh.props.get("auto_suspend")
+            if wh.props.get("state") != "STARTED" or not idle_limit:
+                continue
+            last = self._last_used.setdefault(wh.name, now)
+            if now - last >= idle_limit:
+                self.suspend(wh)
+
+
+class Snowport:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.account_name = settings.account.upper()
+        self.catalog = Catalog(settings.data_dir / "catalog.sqlite")
+        self.auth = Authorizer(self.catalog)
+        self.engine = DataEngine(settings.data_dir)
+        self.sessions = SessionStore(settings.session_validity_seconds, settings.master_validity_seconds)
+        self.queries = QueryStore()
+        self.warehouses = Warehouses(self.catalog)
+        self.generated_password: str | None = None
+        self._bootstrap()
+        key = self.catalog.get_meta("oauth_key")
+        if key is None:
+            key = secrets.token_hex(32)
+            self.catalog.set_meta("oauth_key", key)
+        self.oauth = OAuthIssuer(bytes.fromhex(key), settings.account)
+        for db in self.catalog.list("DATABASE"):
+            if not db.props.get("system"):
+                self.engine.attach(db.name)
+
+    # ---- first start ----------------------------------------------------------------------
+    def _bootstrap(self) -> None:
+        if self.catalog.get_meta("bootstrapped"):
+            return
+        roles = {}
+        for name in SYSTEM_ROLES:
+            roles[name] = self.catalog.create(CatalogObject(kind="ROLE", name=name, owner=""))
+        for granted, to in SYSTEM_HIERARCHY:
+            self.catalog.grant(Grant("USAGE", roles[granted].id, "ROLE", to))
+        for role, privileges in SYSTEM_ROLE_PRIVILEGES.items():
+            for privilege in privileges:
+                self.catalog.grant(Grant(privilege, ACCOUNT_ID, "ROLE", role, grant_option=role == "ACCOUNTADMIN"))
+        # USERADMIN owns the roles it would have created in Snowflake.
+        admin_name = normalize(self.settings.admin_user)
+        password = self.settings.admin_password
+        if not password:
+            password = self.generated_password = secrets.token_urlsafe(12)
+        self.catalog.create(
+            CatalogObject(
+                kind="USER",
+                name=admin_name,
+                owner="ACCOUNTADMIN",
+                props={"login_name": admin_name, "password_hash": hash_password(password),
+                       "default_role": "ACCOUNTADMIN"},
+            )
+        )
+        self.catalog.grant(Grant("USAGE", roles["ACCOUNTADMIN"].id, "USER", admin_name))
+        snowflake_db = self.catalog.create(
+            CatalogObject(kind="DATABASE", name="SNOWFLAKE", owner="", props={"system": True},
+                          comment="Snowflake-provided database (read-only)")
+        )
+        for schema in ("ACCOUNT_USAGE", "INFORMATION_SCHEMA"):
+            self.catalog.create(CatalogObject(kind="SCHEMA", name=schema, database="SNOWFLAKE", owner=""))
+        self.catalog.grant(Grant("IMPORTED PRIVILEGES", snowflake_db.id, "ROLE", "ACCOUNTADMIN"))
+        self.catalog.set_meta("bootstrapped", "1")
+
+    # ---- sessions -------------------------------------------------------------------------
+    def authenticate(self, login_name: str, password: str | None, oauth_token: str | None) -> tuple[str, str | None]:
+        """(user name, role the token is scoped to) or Snowflake's login error."""
+        if oauth_token is not None:
+            user_name, role = self.oauth.verify(oauth_token)
+            user = self.catalog.get("USER", user_name)
+            if user is None or user.props.get("disabled"):
+                raise OAuthIssuer.INVALID
+            return user.name, role
+        user = self._user_by_login(login_name)
+        if user is None or password is None or not verify_password(user.props.get("password_hash"), password):
+            raise BAD_LOGIN
+        if user.props.get("disabled"):
+            raise SnowflakeError(390101, "28000", "User access disabled. Contact your local system administrator.")
+        return user.name, None
+
+    def _user_by_login(self, login_name: str) -> CatalogObject | None:
+        wanted = login_name.upper()
+        for user in self.catalog.list("USER"):
+            if str(user.props.get("login_name", user.name)).upper() == wanted or user.name == login_name:
+                return user
+        return None
+
+    def open_session(self, user_name: str, role: str | None, database: str | None, schema: str | None,
+                     warehouse: str | None, client_app: str = "") -> Session:
+        user = self.catalog.get("USER", user_name)
+        assert user is not None
+        requested_role = normalize(role) if role else None
+        role_name = requested_role or user.props.get("default_role") or "PUBLIC"
+        if not self.auth.user_has_role(user.name, role_name) or self.catalog.get("ROLE", role_name) is None:
+            if requested_role:
+                raise SnowflakeError(
+                    390189, "08004",
+                    f"Role '{requested_role}' specified in the connect string is not granted to this user. "
+                    "Contact your local system administrator, or attempt to login with another role, e.g. PUBLIC.",
+                )
+            role_name = "PUBLIC"
+        session = self.sessions.open(user.name, role_name)
+        session.client_app = client_app
+        session.secondary_roles = "ALL"
+        session.engine = self.engine.session()
+        ctx = Ctx(self, session)
+        namespace = user.props.get("default_namespace")
+        db_name = normalize(database) if database else None
+        schema_name = normalize(schema) if schema else None
+        if db_name is None and namespace:
+            pieces = str(namespace).split(".")
+            db_name = normalize(pieces[0])
+            schema_name = schema_name or (normalize(pieces[1]) if len(pieces) > 1 else None)
+        if db_name is not None:
+            db = self.catalog.get("DATABASE", db_name)
+            if db is not None and self.auth.has(session, db, ("USAGE", "IMPORTED PRIVILEGES")):
+                schema_name = schema_name or "PUBLIC"
+                sch = self.catalog.get("SCHEMA", schema_name, db_name)
+                ok = sch is not None and self.auth.has(session, sch, ("USAGE",))
+                self.set_namespace(session, db_name, schema_name if ok else None)
+        wh_name = normalize(warehouse) if warehouse else user.props.get("default_warehouse")
+        if wh_name:
+            wh = self.catalog.get("WAREHOUSE", wh_name)
+            if wh is not None and ctx.auth.has(session, wh, ("USAGE",)):
+                session.warehouse = wh.name
+        user.props["last_success_login"] = time.time()
+        self.catalog.save(user)
+        return session
+
+    def close_session(self, session: Session) -> None:
+        self.sessions.close(session)
+        if session.engine is not None:
+            session.engine.close()
+
+    def set_namespace(self, session: Session, database: str | None, schema: str | None) -> None:
+        session.database = database
+        session.schema = schema if database else None
+        if session.engine is not None:
+            attached = database is not None and not (
+                (db := self.catalog.get("DATABASE", database)) is not None and db.props.get("system")
+            )
+            session.engine.set_namespace(database if attached else None, session.schema if attached else None)
+
+    # ---- queries --------------------------------------------------------------------------
+    def run(self, session: Session, sql: str, params: Any = None, describe_only: bool = False,
+            statement_count: int | None = None) -> QueryRecord:
+        """Execute a request's SQL (one or several statements); never raises SnowflakeError."""
+        record = self.queries.new(session, sql)
+        try:
+            with session.lock:
+                record.result = self._run_locked(session, sql, params, describe_only, statement_count, record)
+            record.status = "SUCCESS"
+        except SnowflakeError as e:
+            record.error = e
+            record.status = "FAILED_WITH_ERROR"
+        except Exception as e:  # a bug must not turn into a 5xx the connector retries forever
+            log.exception("internal error running %r", sql[:200])
+            record.error = SnowflakeError(603, "XX000", f"SQL execution internal error:\nProcessing aborted due to "
+                                          f"error 300002:{type(e).__name__}.", error_type="EXECUTION")
+            record.status = "FAILED_WITH_INCIDENT"
+        if not describe_only:
+            session.last_query_id = record.id
+        return record
+
+    def _run_locked(self, session: Session, sql: str, params: Any, describe_only: bool,
+                    statement_count: int | None, record: QueryRecord) -> Result:
+        ctx = Ctx(self, session)
+        expected = statement_count
+        if expected is None:
+            expected = int(session.parameters.get("MULTI_STATEMENT_COUNT", 1))
+        statements = split_statements(sql) if ";" in sql else [sql]
+        if len(statements) <= 1 or expected == 1:
+            if len(statements) > 1:
+                raise SnowflakeError(
+                    8, "0A000",
+                    f"Actual statement count {len(statements)} did not match the desired statement count 1.",
+                )
+            return dispatch.execute(ctx, statements[0] if statements else sql, params, describe_only)
+        if expected not in (0, len(statements)):
+            raise SnowflakeError(
+                8, "0A000",
+                f"Actual statement count {len(statements)} did not match the desired statement count {expected}.",
+            )
+        children = []
+        for text in statements:
+            child = self.queries.new(session, text)
+            try:
+                child.result = dispatch.execute(ctx, text, params, describe_only)
+                child.status = "SUCCESS"
+            except SnowflakeError as e:
+                child.error = e
+                child.status = "FAILED_WITH_ERROR"
+                raise
+            finally:
+                children.append(child.id)
+        record.child_ids = children
+        result = Result([column("multiple statement execution")], [("Multiple statements executed successfully.",)])
+        result.extra["resultIds"] = ",".join(children)
+        return result
+
+    def close(self) -> None:
+        for s in self.sessions.all():
+            self.close_session(s)
+        self.engine.close()
+        self.catalog.close()

@@ -1,0 +1,1 @@
+"""Table data: DuckDB files per database, Snowflake SQL translated by fakesnow."""

@@ -1,0 +1,184 @@
+"""The table-SQL engine: fakesnow's Snowflake-to-DuckDB translation over one DuckDB instance.
+
+Snowport decides *whether* a statement may run (privileges, warehouse, namespace) before it
+gets here; this module only runs it. Each catalog database is one DuckDB file attached under
+its own name, so a restart re-attaches the files and keeps every row. fakesnow is pinned
+(pyproject) because `EngineSession.execute` drives its cursor's internal steps in order to
+reuse the expression Snowport already parsed instead of parsing the SQL text twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import snowflake.connector.errors as sf_errors
+from fakesnow import info_schema, macros
+from fakesnow.instance import FakeSnow
+from fakesnow.rowtype import describe_as_rowtype
+from fakesnow.statement_type import statement_type_id
+from sqlglot import exp
+
+from snowport.errors import SnowflakeError
+from snowport.names import is_simple
+
+
+@dataclass
+class EngineResult:
+    arrow: pa.Table | None
+    rowtype: list[dict[str, Any]]
+    statement_type_id: int
+    put_stage_data: dict[str, Any] | None = None
+
+
+def _duck_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _file_stem(name: str) -> str:
+    """A file name for a database: the name itself when plain, else a stable hash."""
+    return name if is_simple(name) else "db_" + hashlib.sha256(name.encode()).hexdigest()[:24]
+
+
+class DataEngine:
+    """One DuckDB instance with a file per catalog database."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.dir = data_dir / "duckdb"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self._fs = FakeSnow(create_database_on_connect=False, create_schema_on_connect=False, db_path=self.dir)
+        self.duck = self._fs.duck_conn
+        self._lock = threading.Lock()
+        self._attached: set[str] = set()
+
+    def _path(self, database: str) -> Path:
+        return self.dir / f"{_file_stem(database)}.db"
+
+    def attach(self, database: str) -> None:
+        """Attach a database's file (creating it when new) with fakesnow's per-database views."""
+        with self._lock:
+            if database in self._attached:
+                return
+            cur = self.duck.cursor()
+            cur.execute(f"ATTACH IF NOT EXISTS '{self._path(database)}' AS {_duck_ident(database)}")
+            cur.execute(info_schema.per_db_creation_sql(_duck_ident(database)))
+            cur.execute(macros.creation_sql(_duck_ident(database)))
+            cur.execute("CHECKPOINT")
+            self._attached.add(database)
+
+    def detach_and_delete(self, database: str) -> None:
+        with self._lock:
+            if database in self._attached:
+                self.duck.cursor().execute(f"DETACH {_duck_ident(database)}")
+                self._attached.discard(database)
+            for suffix in ("", ".wal"):
+                p = Path(str(self._path(database)) + suffix)
+                if p.exists():
+                    p.unlink()
+
+    def rename_database(self, old: str, new: str) -> None:
+        with self._lock:
+            self.duck.cursor().execute(f"DETACH {_duck_ident(old)}")
+            self._attached.discard(old)
+            shutil.move(self._path(old), self._path(new))
+            wal = Path(str(self._path(old)) + ".wal")
+            if wal.exists():
+                shutil.move(wal, Path(str(self._path(new)) + ".wal"))
+        self.attach(new)
+
+    def create_schema(self, database: str, schema: str) -> None:
+        self.duck.cursor().execute(f"CREATE SCHEMA IF NOT EXISTS {_duck_ident(database)}.{_duck_ident(schema)}")
+
+    def drop_schema(self, database: str, schema: str) -> None:
+        self.duck.cursor().execute(f"DROP SCHEMA IF EXISTS {_duck_ident(database)}.{_duck_ident(schema)} CASCADE")
+
+    def table_stats(self, database: str, schema: str, table: str) -> tuple[int, int]:
+        """(rows, bytes estimate) of one table, for SHOW TABLES."""
+        try:
+            row = (
+                self.duck.cursor()
+                .execute(
+                    "SELECT estimated_size, column_count FROM duckdb_tables() "
+                    "WHERE database_name = ? AND schema_name = ? AND table_name = ?",
+                    [database, schema, table],
+                )
+                .fetchone()
+            )
+        except duckdb.Error:
+            return 0, 0
+        if not row:
+            return 0, 0
+        return int(row[0] or 0), int(row[0] or 0) * max(int(row[1] or 1), 1) * 8
+
+    def session(self) -> EngineSession:
+        return EngineSession(self, self._fs.connect(None, None))
+
+    def close(self) -> None:
+        try:
+            self.duck.execute("CHECKPOINT")
+        except duckdb.Error:
+            pass
+        self.duck.close()
+
+
+class EngineSession:
+    """A session's DuckDB cursor with its current database and schema."""
+
+    def __init__(self, engine: DataEngine, conn: Any) -> None:
+        self.engine = engine
+        self.conn = conn
+
+    def set_namespace(self, database: str | None, schema: str | None) -> None:
+        conn = self.conn
+        conn.database = database
+        conn._schema = schema
+        conn.database_set = database is not None
+        conn.schema_set = database is not None and schema is not None
+        if database is not None:
+            target = f"{database}.{schema}" if schema else f"{database}.main"
+            conn._duck_conn.execute("SET schema = ?", [target])
+
+    def execute(self, expression: exp.Expr, params: Any = None) -> EngineResult:
+        """Run one parsed Snowflake statement; map engine failures to Snowflake errors."""
+        cur = self.conn.cursor()
+        type_id = statement_type_id(expression)
+        try:
+            cur.check_db_and_schema(expression)
+            transformed = expression
+            for statement in cur._transform_explode(expression):
+                transformed = cur._transform(statement, params)
+                cur._execute(transformed, params if transformed.find(exp.Placeholder) else None)
+            put_stage_data = transformed.args.get("put_stage_data")
+            rowtype = describe_as_rowtype(cur._describe_last_sql())
+        except (sf_errors.ProgrammingError, sf_errors.OperationalError, sf_errors.DatabaseError) as e:
+            raise SnowflakeError(int(e.errno or 2), e.sqlstate or "42000", _clean(e.msg)) from None
+        except NotImplementedError as e:
+            raise SnowflakeError(2, "0A000", f"SQL compilation error:\nUnsupported feature '{e}'.") from None
+        except duckdb.Error as e:
+            raise SnowflakeError(100000 + 97, "22000", _clean(str(e)), error_type="EXECUTION") from None
+        return EngineResult(cur._arrow_table, rowtype, type_id, put_stage_data)
+
+    def register(self, name: str, table: pa.Table) -> None:
+        self.conn._duck_conn.register(name, table)
+
+    def unregister(self, name: str) -> None:
+        try:
+            self.conn._duck_conn.unregister(name)
+        except duckdb.Error:
+            pass
+
+    def close(self) -> None:
+        try:
+            self.conn._duck_conn.close()
+        except duckdb.Error:
+            pass
+
+
+def _clean(message: str | None) -> str:
+    return (message or "").replace("\x1b[4m", "").replace("\x1b[0m", "")

@@ -1,0 +1,1 @@
+"""Users' credentials, sessions and tokens, and the privilege checks every command goes through."""

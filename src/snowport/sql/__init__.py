@@ -1,0 +1,1 @@
+"""SQL: statement splitting, classification, Snowport's own commands, and dispatch."""

@@ -1,0 +1,86 @@
+"""What every command receives: the server's parts and the calling session."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from snowport import errors
+from snowport.catalog.store import Catalog, CatalogObject
+from snowport.names import display
+from snowport.security.privileges import Authorizer
+from snowport.security.sessions import Session
+
+if TYPE_CHECKING:
+    from snowport.core import Snowport
+
+
+@dataclass
+class Ctx:
+    core: Snowport
+    session: Session
+
+    @property
+    def catalog(self) -> Catalog:
+        return self.core.catalog
+
+    @property
+    def auth(self) -> Authorizer:
+        return self.core.auth
+
+    @property
+    def role(self) -> str:
+        return self.session.role or "PUBLIC"
+
+    # ---- name resolution -----------------------------------------------------------------
+    def schema_of(self, parts: list[str], command: str) -> tuple[str, str]:
+        """(database, schema) for `s` or `d.s` against the session."""
+        if len(parts) == 2:
+            return parts[0], parts[1]
+        if self.session.database is None:
+            raise errors.no_database(command)
+        return self.session.database, parts[0]
+
+    def object_in_schema(self, parts: list[str], command: str) -> tuple[str, str, str]:
+        """(database, schema, name) for `n`, `s.n` or `d.s.n` against the session."""
+        if len(parts) == 3:
+            return parts[0], parts[1], parts[2]
+        if len(parts) == 2:
+            if self.session.database is None:
+                raise errors.no_database(command)
+            return self.session.database, parts[0], parts[1]
+        if self.session.database is None:
+            raise errors.no_database(command)
+        if self.session.schema is None:
+            raise errors.no_schema(command)
+        return self.session.database, self.session.schema, parts[0]
+
+    # ---- visibility ----------------------------------------------------------------------
+    def visible_database(self, name: str) -> CatalogObject:
+        """The database if it exists and the session may use it, else Snowflake's 002003."""
+        db = self.catalog.get("DATABASE", name)
+        if db is None or not self.auth.can_see(self.session, db):
+            raise errors.does_not_exist("Database", display(name))
+        return db
+
+    def visible_schema(self, database: str, schema: str) -> CatalogObject:
+        self.visible_database(database)
+        sch = self.catalog.get("SCHEMA", schema, database)
+        if sch is None or not self.auth.can_see(self.session, sch):
+            raise errors.does_not_exist("Schema", display(database, schema))
+        return sch
+
+    def usable_schema(self, database: str, schema: str) -> CatalogObject:
+        """A schema whose objects the session may touch: USAGE (or ownership) on it and its database."""
+        db = self.catalog.get("DATABASE", database)
+        sch = self.catalog.get("SCHEMA", schema, database)
+        if (
+            db is None
+            or sch is None
+            or not self.auth.has(self.session, db, ("USAGE",))
+            or not self.auth.has(self.session, sch, ("USAGE",))
+        ):
+            if db is None or not self.auth.has(self.session, db, ("USAGE",)):
+                raise errors.does_not_exist("Database", display(database))
+            raise errors.does_not_exist("Schema", display(database, schema))
+        return sch

@@ -1,0 +1,255 @@
+"""A token cursor for Snowport's own statements, built on sqlglot's Snowflake tokenizer.
+
+Snowport parses account, security and (later) SPCS statements itself so that it controls the
+syntax accepted and reports errors the way Snowflake does: `syntax error line L at position P
+unexpected 'X'.`
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlglot.dialects.snowflake import Snowflake
+from sqlglot.errors import TokenError
+from sqlglot.tokens import Token, TokenType
+
+from snowport import errors
+from snowport.names import normalize
+
+_DIALECT = Snowflake()
+_STRING_TYPES = {TokenType.STRING, TokenType.RAW_STRING, TokenType.NATIONAL_STRING}
+_PUNCT = {
+    TokenType.DOT,
+    TokenType.COMMA,
+    TokenType.L_PAREN,
+    TokenType.R_PAREN,
+    TokenType.EQ,
+    TokenType.SEMICOLON,
+    TokenType.PARAMETER,
+    TokenType.STAR,
+}
+
+
+def tokenize(sql: str) -> list[Token]:
+    try:
+        return _DIALECT.tokenize(sql)
+    except TokenError as e:
+        raise errors.SnowflakeError(1003, "42000", errors.compilation(f"syntax error: {e}")) from None
+
+
+def split_statements(sql: str) -> list[str]:
+    """Split on top-level semicolons, keeping each statement's text as written."""
+    tokens = tokenize(sql)
+    out: list[str] = []
+    start = 0
+    for t in tokens:
+        if t.token_type == TokenType.SEMICOLON:
+            piece = sql[start : t.start]
+            if piece.strip():
+                out.append(piece.strip())
+            start = t.end + 1
+    tail = sql[start:]
+    if tail.strip() and _has_code(tail):
+        out.append(tail.strip())
+    return out
+
+
+def _has_code(text: str) -> bool:
+    return bool(tokenize(text))
+
+
+@dataclass
+class Word:
+    """A token as Snowport's parser sees it."""
+
+    token: Token
+
+    @property
+    def upper(self) -> str:
+        return self.token.text.upper()
+
+    @property
+    def is_quoted_ident(self) -> bool:
+        return self.token.token_type == TokenType.IDENTIFIER
+
+    @property
+    def is_string(self) -> bool:
+        return self.token.token_type in _STRING_TYPES
+
+    @property
+    def is_punct(self) -> bool:
+        return self.token.token_type in _PUNCT
+
+
+class Parser:
+    """Cursor over the tokens of one statement."""
+
+    def __init__(self, sql: str) -> None:
+        self.sql = sql
+        self.tokens = [t for t in tokenize(sql) if t.token_type != TokenType.SEMICOLON]
+        self.i = 0
+
+    # ---- inspection ----------------------------------------------------------------------
+    def peek(self, offset: int = 0) -> Token | None:
+        j = self.i + offset
+        return self.tokens[j] if j < len(self.tokens) else None
+
+    def peek_upper(self, offset: int = 0) -> str:
+        t = self.peek(offset)
+        if t is None or t.token_type in _STRING_TYPES or t.token_type == TokenType.IDENTIFIER:
+            return ""
+        return t.text.upper()
+
+    def at_end(self) -> bool:
+        return self.i >= len(self.tokens)
+
+    def error(self, token: Token | None = None) -> errors.SnowflakeError:
+        """A syntax error at `token` (default: the current token, or end of input)."""
+        token = token or self.peek()
+        if token is None:
+            line = self.sql.count("\n") + 1
+            last_nl = self.sql.rfind("\n")
+            return errors.syntax_error(line, len(self.sql) - last_nl - 1, "<EOF>")
+        line_start = self.sql.rfind("\n", 0, token.start) + 1
+        return errors.syntax_error(token.line, token.start - line_start, self.sql[token.start : token.end + 1])
+
+    # ---- consuming -----------------------------------------------------------------------
+    def next(self) -> Token:
+        t = self.peek()
+        if t is None:
+            raise self.error()
+        self.i += 1
+        return t
+
+    def accept(self, *words: str) -> bool:
+        """Consume the words if they come next (case-insensitive), else consume nothing."""
+        for k, w in enumerate(words):
+            if self.peek_upper(k) != w:
+                return False
+        self.i += len(words)
+        return True
+
+    def accept_any(self, *words: str) -> str | None:
+        w = self.peek_upper()
+        if w in words:
+            self.i += 1
+            return w
+        return None
+
+    def expect(self, *words: str) -> None:
+        for w in words:
+            if self.peek_upper() != w:
+                raise self.error()
+            self.i += 1
+
+    def expect_end(self) -> None:
+        if not self.at_end():
+            raise self.error()
+
+    def identifier(self) -> str:
+        """One identifier, canonicalised (unquoted → upper case); IDENTIFIER('x') accepted."""
+        t = self.peek()
+        if t is None:
+            raise self.error()
+        if t.token_type == TokenType.IDENTIFIER:
+            self.i += 1
+            return t.text
+        if t.token_type in _STRING_TYPES or t.token_type in _PUNCT or t.token_type == TokenType.NUMBER:
+            raise self.error(t)
+        if t.text.upper() == "IDENTIFIER" and self.peek(1) is not None and self.peek(1).token_type == TokenType.L_PAREN:
+            self.i += 2
+            s = self.next()
+            if s.token_type not in _STRING_TYPES:
+                raise self.error(s)
+            self.expect_punct(TokenType.R_PAREN)
+            return normalize(s.text) if not s.text.startswith('"') else normalize(s.text)
+        self.i += 1
+        return t.text.upper()
+
+    def qualified_name(self, max_parts: int = 3) -> list[str]:
+        """`a`, `a.b` or `a.b.c` (IDENTIFIER('a.b') too), as canonical parts."""
+        t = self.peek()
+        if (
+            t is not None
+            and t.text.upper() == "IDENTIFIER"
+            and self.peek(1) is not None
+            and self.peek(1).token_type == TokenType.L_PAREN
+        ):
+            self.i += 2
+            s = self.next()
+            if s.token_type not in _STRING_TYPES:
+                raise self.error(s)
+            self.expect_punct(TokenType.R_PAREN)
+            return Parser(s.text).qualified_name(max_parts)
+        parts = [self.identifier()]
+        while self.peek() is not None and self.peek().token_type == TokenType.DOT and len(parts) < max_parts:
+            self.i += 1
+            parts.append(self.identifier())
+        return parts
+
+    def expect_punct(self, token_type: TokenType) -> None:
+        t = self.peek()
+        if t is None or t.token_type != token_type:
+            raise self.error(t)
+        self.i += 1
+
+    def accept_punct(self, token_type: TokenType) -> bool:
+        t = self.peek()
+        if t is not None and t.token_type == token_type:
+            self.i += 1
+            return True
+        return False
+
+    def string(self) -> str:
+        t = self.next()
+        if t.token_type not in _STRING_TYPES:
+            raise self.error(t)
+        return t.text
+
+    def value(self) -> Any:
+        """A property value: string, number, boolean, NULL, identifier word, or (list)."""
+        t = self.peek()
+        if t is None:
+            raise self.error()
+        if t.token_type == TokenType.L_PAREN:
+            self.i += 1
+            items: list[Any] = []
+            while not self.accept_punct(TokenType.R_PAREN):
+                items.append(self.value())
+                self.accept_punct(TokenType.COMMA)
+            return items
+        self.i += 1
+        if t.token_type in _STRING_TYPES:
+            return t.text
+        if t.token_type == TokenType.NUMBER:
+            return int(t.text) if t.text.isdigit() else float(t.text)
+        if t.token_type == TokenType.DASH:
+            n = self.next()
+            return -int(n.text) if n.text.isdigit() else -float(n.text)
+        if t.token_type == TokenType.IDENTIFIER:
+            return t.text
+        if t.token_type in _PUNCT:
+            raise self.error(t)
+        up = t.text.upper()
+        if up == "TRUE":
+            return True
+        if up == "FALSE":
+            return False
+        if up == "NULL":
+            return None
+        return up
+
+    def properties(self, stop_words: tuple[str, ...] = ()) -> dict[str, Any]:
+        """`KEY = value` pairs (commas optional) until the end or a stop word."""
+        props: dict[str, Any] = {}
+        while not self.at_end() and self.peek_upper() not in stop_words:
+            self.accept_punct(TokenType.COMMA)
+            if self.at_end():
+                break
+            key_token = self.peek()
+            key = self.identifier()
+            if not self.accept_punct(TokenType.EQ):
+                raise self.error(key_token if self.peek() is None else self.peek())
+            props[key] = self.value()
+        return props

@@ -1,0 +1,347 @@
+"""Table SQL: privilege checks and catalog bookkeeping around the data engine.
+
+The statement is parsed once (sqlglot, Snowflake dialect). Every table it names is resolved
+against the session and checked for the privilege its use needs (SELECT to read, INSERT /
+UPDATE / DELETE / TRUNCATE to change, OWNERSHIP to drop or alter, CREATE TABLE on the schema to
+create); session functions are replaced by their values; only then does the engine run it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlglot import exp
+
+from snowport import errors
+from snowport.catalog.store import CatalogObject, Grant
+from snowport.names import display
+from snowport.sql import result as R
+from snowport.sql.context import Ctx
+from snowport.sql.session_commands import available_roles, secondary_roles
+
+INFORMATION_SCHEMA = "INFORMATION_SCHEMA"
+
+
+@dataclass
+class TableRef:
+    database: str
+    schema: str
+    name: str
+    node: exp.Table
+
+    @property
+    def shown(self) -> str:
+        return display(self.database, self.schema, self.name)
+
+
+def _ident(node: exp.Expr | None) -> str | None:
+    if node is None:
+        return None
+    if isinstance(node, exp.Identifier):
+        return node.this if node.quoted else node.this.upper()
+    if isinstance(node, exp.Expr) and node.name:
+        return node.name.upper()
+    return None
+
+
+def _cte_names(expression: exp.Expr) -> set[str]:
+    return {(_ident(c.args.get("alias").this) or "") for c in expression.find_all(exp.CTE) if c.args.get("alias")}
+
+
+def table_refs(ctx: Ctx, expression: exp.Expr, command: str) -> list[TableRef]:
+    """Every catalog table the statement names, resolved against the session's namespace."""
+    ctes = _cte_names(expression)
+    refs: list[TableRef] = []
+    for node in expression.find_all(exp.Table):
+        if not isinstance(node.this, exp.Identifier):
+            continue  # table functions, e.g. TABLE(RESULT_SCAN(...))
+        name = _ident(node.this)
+        schema = _ident(node.args.get("db"))
+        database = _ident(node.args.get("catalog"))
+        if name is None or (schema is None and database is None and name in ctes):
+            continue
+        if schema == INFORMATION_SCHEMA or (schema is None and ctx.session.schema == INFORMATION_SCHEMA):
+            continue
+        if database is None:
+            if ctx.session.database is None:
+                raise errors.no_database(command)
+            database = ctx.session.database
+        if schema is None:
+            if ctx.session.schema is None:
+                raise errors.no_schema(command)
+            schema = ctx.session.schema
+        refs.append(TableRef(database, schema, name, node))
+    return refs
+
+
+def _lookup(ctx: Ctx, ref: TableRef) -> CatalogObject | None:
+    return ctx.catalog.get("TABLE", ref.name, ref.database, ref.schema) or ctx.catalog.get(
+        "VIEW", ref.name, ref.database, ref.schema
+    )
+
+
+def _require_table(ctx: Ctx, ref: TableRef, privileges: tuple[str, ...]) -> CatalogObject:
+    """The table if the session may use its schema and holds one of the privileges on it."""
+    obj = _lookup(ctx, ref)
+    db = ctx.catalog.get("DATABASE", ref.database)
+    sch = ctx.catalog.get("SCHEMA", ref.schema, ref.database)
+    usable = (
+        obj is not None
+        and db is not None
+        and sch is not None
+        and ctx.auth.has(ctx.session, db, ("USAGE",))
+        and ctx.auth.has(ctx.session, sch, ("USAGE",))
+    )
+    if not usable or obj is None:
+        raise errors.object_does_not_exist(ref.shown)
+    if not ctx.auth.has(ctx.session, obj, privileges):
+        if ctx.auth.can_see(ctx.session, obj):
+            raise errors.insufficient_privileges(obj.kind.lower(), ref.shown)
+        raise errors.object_does_not_exist(ref.shown)
+    return obj
+
+
+def _target(expression: exp.Expr) -> exp.Table | None:
+    node = expression.this if isinstance(expression, (exp.Insert, exp.Update, exp.Delete, exp.Merge,
+                                                      exp.TruncateTable)) else None
+    if isinstance(node, exp.Schema):
+        node = node.this
+    if isinstance(expression, exp.TruncateTable):
+        node = expression.expressions[0] if expression.expressions else None
+    return node if isinstance(node, exp.Table) else None
+
+
+@dataclass
+class Plan:
+    """What must happen around the engine for one table statement."""
+
+    needs_warehouse: bool
+    create: tuple[str, str, str, str] | None = None  # (kind, database, schema, name) to record
+    create_replace: bool = False
+    create_if_not_exists: bool = False
+    drop: CatalogObject | None = None
+    rename: tuple[CatalogObject, str] | None = None
+    skip_engine: bool = False
+    skip_message: str | None = None
+
+
+def authorize(ctx: Ctx, expression: exp.Expr) -> Plan:
+    """Check every privilege the statement needs; return the catalog changes it implies."""
+    command = expression.key.upper()
+    refs = table_refs(ctx, expression, command)
+    target = _target(expression)
+
+    if isinstance(expression, exp.Create):
+        return _authorize_create(ctx, expression, refs)
+    if isinstance(expression, exp.Drop):
+        kind = (expression.args.get("kind") or "TABLE").upper()
+        if kind not in ("TABLE", "VIEW"):
+            raise errors.unsupported(f"DROP {kind}")
+        ref = refs[0]
+        obj = _lookup(ctx, ref)
+        if obj is None or not ctx.auth.can_see(ctx.session, obj):
+            if expression.args.get("exists"):
+                return Plan(False, skip_engine=True,
+                            skip_message=f"Drop statement executed successfully ({ref.name} already dropped).")
+            raise errors.object_does_not_exist(ref.shown)
+        if not ctx.auth.owns(ctx.session, obj):
+            raise errors.insufficient_privileges(obj.kind.lower(), ref.shown)
+        return Plan(False, drop=obj)
+    if isinstance(expression, exp.Alter):
+        ref = refs[0]
+        obj = _require_table(ctx, ref, ())
+        if not ctx.auth.owns(ctx.session, obj):
+            raise errors.insufficient_privileges(obj.kind.lower(), ref.shown)
+        plan = Plan(False)
+        for action in expression.args.get("actions") or []:
+            if isinstance(action, exp.AlterRename):
+                new = action.this
+                plan.rename = (obj, _ident(new.this) if isinstance(new, exp.Table) else _ident(new) or "")
+        return plan
+    if isinstance(expression, exp.Describe):
+        for ref in refs:
+            _require_table(ctx, ref, ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES"))
+        return Plan(False)
+
+    need = {
+        exp.Insert: "INSERT",
+        exp.Update: "UPDATE",
+        exp.Delete: "DELETE",
+        exp.TruncateTable: "TRUNCATE",
+    }.get(type(expression))
+    for ref in refs:
+        if target is not None and ref.node is target:
+            if isinstance(expression, exp.Merge):
+                kinds = {type(w.args.get("then")) for w in expression.find_all(exp.When)}
+                privs = tuple(p for k, p in ((exp.Insert, "INSERT"), (exp.Update, "UPDATE")) if k in kinds)
+                _require_table(ctx, ref, privs or ("UPDATE",))
+            else:
+                _require_table(ctx, ref, (need or "SELECT",))
+        else:
+            _require_table(ctx, ref, ("SELECT",))
+    writes = isinstance(expression, (exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.TruncateTable))
+    return Plan(bool(refs) or writes)
+
+
+def _authorize_create(ctx: Ctx, expression: exp.Create, refs: list[TableRef]) -> Plan:
+    kind = (expression.args.get("kind") or "").upper()
+    if kind not in ("TABLE", "VIEW"):
+        raise errors.unsupported(f"CREATE {kind}")
+    target_ref = refs[0]
+    for ref in refs[1:]:
+        _require_table(ctx, ref, ("SELECT",))
+    sch = ctx.catalog.get("SCHEMA", target_ref.schema, target_ref.database)
+    db = ctx.catalog.get("DATABASE", target_ref.database)
+    if db is None or not ctx.auth.has(ctx.session, db, ("USAGE",)):
+        raise errors.does_not_exist("Database", display(target_ref.database))
+    if sch is None or not ctx.auth.has(ctx.session, sch, ("USAGE",)):
+        raise errors.does_not_exist("Schema", display(target_ref.database, target_ref.schema))
+    if db.props.get("system"):
+        raise errors.insufficient_privileges("schema", display(target_ref.database, target_ref.schema))
+    if not ctx.auth.has(ctx.session, sch, (f"CREATE {kind}",)):
+        raise errors.insufficient_privileges("schema", display(target_ref.database, target_ref.schema))
+    existing = _lookup(ctx, target_ref)
+    replace = bool(expression.args.get("replace"))
+    if_not_exists = bool(expression.args.get("exists"))
+    if existing is not None:
+        if if_not_exists:
+            return Plan(False, skip_engine=True,
+                        skip_message=f"{target_ref.name} already exists, statement succeeded.")
+        if not replace:
+            raise errors.already_exists(kind, target_ref.name)
+        if not ctx.auth.owns(ctx.session, existing):
+            raise errors.insufficient_privileges(existing.kind.lower(), target_ref.shown)
+    return Plan(
+        needs_warehouse=len(refs) > 1,
+        create=(kind, target_ref.database, target_ref.schema, target_ref.name),
+        create_replace=existing is not None,
+        create_if_not_exists=if_not_exists,
+    )
+
+
+def record(ctx: Ctx, plan: Plan) -> None:
+    """Apply the plan's catalog changes after the engine ran the statement."""
+    if plan.create is not None:
+        kind, database, schema, name = plan.create
+        with ctx.catalog.lock:
+            existing = ctx.catalog.get(kind, name, database, schema)
+            if existing is not None:
+                ctx.catalog.drop(existing)
+            obj = ctx.catalog.create(
+                CatalogObject(kind=kind, name=name, database=database, schema=schema, owner=ctx.role)
+            )
+            _apply_future_grants(ctx, obj)
+    if plan.drop is not None:
+        ctx.catalog.drop(plan.drop)
+    if plan.rename is not None:
+        obj, new = plan.rename
+        old_key = obj.key
+        obj.name = new
+        ctx.catalog.save(obj, rename_from=old_key)
+
+
+def _apply_future_grants(ctx: Ctx, obj: CatalogObject) -> None:
+    """Grants ON FUTURE TABLES IN SCHEMA|DATABASE take effect as each table is created."""
+    sources = [ctx.catalog.get("SCHEMA", obj.schema, obj.database), ctx.catalog.get("DATABASE", obj.database)]
+    for holder in sources:
+        if holder is None:
+            continue
+        for fg in holder.props.get("future_grants", []):
+            if fg["kind"] == obj.kind:
+                ctx.catalog.grant(Grant(privilege=fg["privilege"], object_id=obj.id, grantee_kind="ROLE",
+                                        grantee=fg["role"], granted_by=holder.owner))
+
+
+# ---- session functions ------------------------------------------------------------------
+def _literal(value: Any) -> exp.Expr:
+    return exp.Null() if value is None else exp.Literal.string(str(value))
+
+
+def substitute_functions(ctx: Ctx, expression: exp.Expr) -> bool:
+    """Replace CURRENT_*() and Snowport's system functions with their values, in place.
+
+    Returns True when anything changed.
+    """
+    s = ctx.session
+    by_type: dict[type, Any] = {
+        exp.CurrentRole: lambda: s.role,
+        exp.CurrentUser: lambda: s.user,
+        exp.CurrentDatabase: lambda: s.database,
+        exp.CurrentSchema: lambda: s.schema,
+        exp.CurrentWarehouse: lambda: s.warehouse,
+        exp.CurrentAccount: lambda: ctx.core.account_name,
+        exp.CurrentAvailableRoles: lambda: available_roles(ctx),
+    }
+    by_name: dict[str, Any] = {
+        "CURRENT_ROLE": lambda _a: s.role,
+        "CURRENT_USER": lambda _a: s.user,
+        "CURRENT_DATABASE": lambda _a: s.database,
+        "CURRENT_SCHEMA": lambda _a: s.schema,
+        "CURRENT_WAREHOUSE": lambda _a: s.warehouse,
+        "CURRENT_ACCOUNT": lambda _a: ctx.core.account_name,
+        "CURRENT_ACCOUNT_NAME": lambda _a: ctx.core.account_name,
+        "CURRENT_ORGANIZATION_NAME": lambda _a: "SNOWPORT",
+        "CURRENT_AVAILABLE_ROLES": lambda _a: available_roles(ctx),
+        "CURRENT_SECONDARY_ROLES": lambda _a: secondary_roles(ctx),
+        "CURRENT_SESSION": lambda _a: str(s.id),
+        "CURRENT_CLIENT": lambda _a: s.client_app,
+        "CURRENT_REGION": lambda _a: "SNOWPORT",
+        "CURRENT_ROLE_TYPE": lambda _a: "ROLE",
+        "LAST_QUERY_ID": lambda _a: s.last_query_id,
+        "SYSTEM$CLIENT_VERSION_INFO": lambda _a: client_version_info(),
+        "SYSTEM$CANCEL_ALL_QUERIES": lambda _a: f"{len(ctx.core.queries.cancel_session(s.id))} queries canceled",
+        "SYSTEM$ALLOWLIST": lambda _a: "[]",
+    }
+    changed = False
+
+    def replace(node: exp.Expr) -> exp.Expr:
+        nonlocal changed
+        fn = by_type.get(type(node))
+        if fn is not None:
+            changed = True
+            return _literal(fn())
+        if isinstance(node, exp.Anonymous):
+            fn2 = by_name.get(str(node.this).upper())
+            if fn2 is not None:
+                changed = True
+                return _literal(fn2(node.expressions))
+        return node
+
+    expression.transform(replace, copy=False)
+    return changed
+
+
+def client_version_info() -> str:
+    """What snowflake.core's Root() asks for on construction: a JSON string list."""
+    return json.dumps(
+        [
+            {"clientId": cid, "minimumSupportedVersion": "0.0.0", "minimumNearingEndOfSupportVersion": "0.0.0",
+             "recommendedVersion": ""}
+            for cid in ("PyCore", "PythonConnector", "PythonSnowpark", "SnowCLI")
+        ]
+    )
+
+
+def result_scan_ids(expression: exp.Expr) -> list[tuple[exp.Expr, str]]:
+    """(node, query id) for every TABLE(RESULT_SCAN('<id>')) in the statement."""
+    out = []
+    for node in expression.find_all(exp.Anonymous):
+        if str(node.this).upper() == "RESULT_SCAN" and node.expressions:
+            arg = node.expressions[0]
+            if isinstance(arg, exp.Literal):
+                out.append((node, arg.this))
+    return out
+
+
+def statement_type(expression: exp.Expr) -> int:
+    if isinstance(expression, exp.Insert):
+        return R.DML_INSERT
+    if isinstance(expression, exp.Update):
+        return R.DML_UPDATE
+    if isinstance(expression, exp.Delete):
+        return R.DML_DELETE
+    if isinstance(expression, (exp.Create, exp.Drop, exp.Alter)):
+        return R.DDL
+    return R.SELECT

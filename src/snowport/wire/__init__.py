@@ -1,0 +1,1 @@
+"""The Snowflake wire protocol the connector, Snowpark and the snow CLI speak."""
