@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import threading
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,9 @@ from sqlglot import exp
 
 from snowport.errors import SnowflakeError
 from snowport.names import is_simple
+
+# fakesnow materialises results with DB-API to_arrow_table(); DuckDB warns about the copy on every query.
+warnings.filterwarnings("ignore", message="Arrow output on a DB-API result")
 
 
 @dataclass
@@ -67,8 +71,8 @@ class DataEngine:
                 return
             cur = self.duck.cursor()
             cur.execute(f"ATTACH IF NOT EXISTS '{self._path(database)}' AS {_duck_ident(database)}")
-            cur.execute(info_schema.per_db_creation_sql(_duck_ident(database)))
-            cur.execute(macros.creation_sql(_duck_ident(database)))
+            cur.execute(info_schema.per_db_creation_sql(database))
+            cur.execute(macros.creation_sql(database))
             cur.execute("CHECKPOINT")
             self._attached.add(database)
 
@@ -117,6 +121,7 @@ class DataEngine:
         return int(row[0] or 0), int(row[0] or 0) * max(int(row[1] or 1), 1) * 8
 
     def session(self) -> EngineSession:
+        """A DuckDB cursor of its own for one client session (isolated schema setting)."""
         return EngineSession(self, self._fs.connect(None, None))
 
     def close(self) -> None:
