@@ -10,6 +10,7 @@ reuse the expression Snowport already parsed instead of parsing the SQL text twi
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import threading
 import warnings
@@ -160,14 +161,20 @@ class EngineSession:
                 transformed = cur._transform(statement, params)
                 cur._execute(transformed, params if transformed.find(exp.Placeholder) else None)
             put_stage_data = transformed.args.get("put_stage_data")
-            rowtype = describe_as_rowtype(cur._describe_last_sql())
+            described = cur._describe_last_sql()
+            arrow = cur._arrow_table
+            nested = [i for i, d in enumerate(described) if _nested_kind(d[1]) is not None]
+            rowtype = describe_as_rowtype([d for i, d in enumerate(described) if i not in nested] if nested else
+                                          described)
+            if nested:
+                rowtype, arrow = _with_nested_as_json(described, rowtype, arrow)
         except (sf_errors.ProgrammingError, sf_errors.OperationalError, sf_errors.DatabaseError) as e:
             raise SnowflakeError(int(e.errno or 2), e.sqlstate or "42000", _clean(e.msg)) from None
         except NotImplementedError as e:
             raise SnowflakeError(2, "0A000", f"SQL compilation error:\nUnsupported feature '{e}'.") from None
         except duckdb.Error as e:
             raise SnowflakeError(100000 + 97, "22000", _clean(str(e)), error_type="EXECUTION") from None
-        return EngineResult(cur._arrow_table, rowtype, type_id, put_stage_data)
+        return EngineResult(arrow, rowtype, type_id, put_stage_data)
 
     def register(self, name: str, table: pa.Table) -> None:
         self.conn._duck_conn.register(name, table)
@@ -183,6 +190,37 @@ class EngineSession:
             self.conn._duck_conn.close()
         except duckdb.Error:
             pass
+
+
+def _nested_kind(duck_type: str) -> str | None:
+    """Snowflake's type for DuckDB's nested types, which fakesnow's rowtype does not cover."""
+    if duck_type.endswith("]"):
+        return "array"
+    if duck_type.startswith(("STRUCT", "MAP")):
+        return "object"
+    return None
+
+
+def _with_nested_as_json(described: list, flat_rowtype: list, arrow: pa.Table | None) -> tuple[list, pa.Table | None]:
+    """Rowtype and Arrow table with nested columns rendered as JSON text, as Snowflake sends them."""
+    flat = iter(flat_rowtype)
+    rowtype = []
+    columns = []
+    for i, d in enumerate(described):
+        kind = _nested_kind(d[1])
+        if kind is None:
+            rowtype.append(next(flat))
+            if arrow is not None:
+                columns.append(arrow.column(i))
+            continue
+        rowtype.append({"name": d[0], "database": "", "schema": "", "table": "", "nullable": True, "type": kind,
+                        "byteLength": None, "length": None, "scale": None, "precision": None, "collation": None})
+        if arrow is not None:
+            values = [None if v is None else json.dumps(v, indent=2, default=str) for v in arrow.column(i).to_pylist()]
+            columns.append(pa.array(values, type=pa.string()))
+    if arrow is None:
+        return rowtype, None
+    return rowtype, pa.Table.from_arrays(columns, names=[d[0] for d in described])
 
 
 def _clean(message: str | None) -> str:

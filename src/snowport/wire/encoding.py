@@ -9,6 +9,8 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
 from fakesnow.arrow import to_ipc, to_sf
 
 from snowport.sql.result import DML_DELETE, DML_INSERT, DML_UPDATE, Result
@@ -71,6 +73,20 @@ def encode_cell(value: Any, sf_type: str, scale: int | None = None) -> str | Non
     return str(value)
 
 
+def arrow_ipc(result: Result) -> bytes:
+    """Arrow IPC stream in the connector's layout (fakesnow's `to_sf`, with NULL timestamps kept)."""
+    assert result.arrow is not None
+    table = to_sf(result.arrow, result.rowtype)  # type: ignore[arg-type]
+    for i, original in enumerate(result.arrow.columns):
+        if pa.types.is_timestamp(original.type) and original.null_count:
+            struct = table.column(i).combine_chunks()
+            masked = pa.StructArray.from_arrays(
+                struct.flatten(), fields=list(struct.type), mask=pc.is_null(original.combine_chunks())
+            )
+            table = table.set_column(i, table.schema.field(i), masked)
+    return to_ipc(table).to_pybytes()
+
+
 def json_rowset(result: Result) -> list[list[str | None]]:
     types = [(c["type"], c.get("scale")) for c in result.rowtype]
     return [[encode_cell(v, t, s) for v, (t, s) in zip(row, types, strict=True)] for row in result.python_rows()]
@@ -85,7 +101,6 @@ def result_payload(result: Result, prefer_arrow: bool) -> dict[str, Any]:
         and result.arrow.num_rows > 0
     )
     if use_arrow:
-        assert result.arrow is not None
-        ipc = to_ipc(to_sf(result.arrow, result.rowtype))  # type: ignore[arg-type]
+        ipc = arrow_ipc(result)
         return {"queryResultFormat": "arrow", "rowsetBase64": base64.b64encode(ipc).decode("ascii")}
     return {"queryResultFormat": "json", "rowset": json_rowset(result)}
