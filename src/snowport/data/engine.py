@@ -142,6 +142,8 @@ class EngineSession:
 
     def set_namespace(self, database: str | None, schema: str | None) -> None:
         conn = self.conn
+        if schema == "INFORMATION_SCHEMA":
+            schema = "_FS_INFORMATION_SCHEMA"  # where fakesnow keeps its information_schema views
         conn.database = database
         conn._schema = schema
         conn.database_set = database is not None

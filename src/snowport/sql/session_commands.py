@@ -44,6 +44,9 @@ def use_schema(ctx: Ctx, parts: list[str]) -> Result:
     database, schema = ctx.schema_of(parts, "USE SCHEMA")
     db = ctx.catalog.get("DATABASE", database)
     sch = ctx.catalog.get("SCHEMA", schema, database)
+    if schema == "INFORMATION_SCHEMA" and db is not None and ctx.auth.has(ctx.session, db, ("USAGE",)):
+        ctx.core.set_namespace(ctx.session, database, schema)  # every database has one, visible to its users
+        return success(USE)
     if (
         db is None
         or sch is None
