@@ -171,7 +171,12 @@ class EngineSession:
             if nested:
                 rowtype, arrow = _with_nested_as_json(described, rowtype, arrow)
         except (sf_errors.ProgrammingError, sf_errors.OperationalError, sf_errors.DatabaseError) as e:
-            raise SnowflakeError(int(e.errno or 2), e.sqlstate or "42000", _clean(e.msg)) from None
+            message = _clean(e.msg)
+            if e.errno == 1003 and not message.startswith("SQL compilation error"):
+                # DuckDB's own parser refused what sqlglot accepted; keep Snowflake's message form.
+                message = "SQL compilation error:\nsyntax error line 1 at position 0 unexpected " + repr(
+                    message.split("near ")[-1].split("\n")[0].strip('"')[:40]) + "."
+            raise SnowflakeError(int(e.errno or 2), e.sqlstate or "42000", message) from None
         except NotImplementedError as e:
             raise SnowflakeError(2, "0A000", f"SQL compilation error:\nUnsupported feature '{e}'.") from None
         except duckdb.Error as e:

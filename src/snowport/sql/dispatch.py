@@ -61,6 +61,8 @@ def _table_sql(ctx: Ctx, sql: str, params: Any, describe_only: bool) -> Result:
     if plan.skip_engine:
         return status(plan.skip_message or "Statement executed successfully.")
     tables.substitute_functions(ctx, expression)
+    if not describe_only:
+        _check_bindings(expression, params)
     scans = tables.result_scan_ids(expression)
     if plan.needs_warehouse and not describe_only:
         ctx.core.warehouses.require(ctx)
@@ -90,6 +92,24 @@ def _table_sql(ctx: Ctx, sql: str, params: Any, describe_only: bool) -> Result:
         tables.record(ctx, plan)
     return Result(engine_result.rowtype, arrow=engine_result.arrow,
                   statement_type_id=engine_result.statement_type_id)
+
+
+def _check_bindings(expression: exp.Expr, params: Any) -> None:
+    """Every `?` / `:n` placeholder needs a value, as Snowflake checks before running."""
+    placeholders = list(expression.find_all(exp.Placeholder))
+    if not placeholders:
+        return
+    if isinstance(params, dict):
+        missing = [p.name for p in placeholders if p.name and p.name not in params]
+        if missing:
+            raise errors.SnowflakeError(2049, "42601", errors.compilation(f"Bind variable :{missing[0]} not set."))
+        return
+    supplied = 0 if params is None else len(params)
+    numbered = [int(p.name) for p in placeholders if p.name and p.name.isdigit()]
+    needed = max(numbered) if numbered else len(placeholders)
+    if supplied < needed:
+        shown = f":{supplied + 1}" if numbered else "?"
+        raise errors.SnowflakeError(2049, "42601", errors.compilation(f"Bind variable {shown} not set."))
 
 
 # ---- own statements -------------------------------------------------------------------------

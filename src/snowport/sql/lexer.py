@@ -34,8 +34,10 @@ _PUNCT = {
 def tokenize(sql: str) -> list[Token]:
     try:
         return _DIALECT.tokenize(sql)
-    except TokenError as e:
-        raise errors.SnowflakeError(1003, "42000", errors.compilation(f"syntax error: {e}")) from None
+    except TokenError:
+        # Unterminated strings, identifiers and comments: the statement ends where a token is still open.
+        line = sql.count("\n") + 1
+        raise errors.syntax_error(line, len(sql) - sql.rfind("\n") - 1, "<EOF>") from None
 
 
 def split_statements(sql: str) -> list[str]:
@@ -153,6 +155,8 @@ class Parser:
         if t is None:
             raise self.error()
         if t.token_type == TokenType.IDENTIFIER:
+            if not t.text:
+                raise self.error(t)
             self.i += 1
             return t.text
         if t.token_type in _STRING_TYPES or t.token_type in _PUNCT or t.token_type == TokenType.NUMBER:
