@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from snowflake.connector.errors import DatabaseError, ProgrammingError
-
 from conftest import ADMIN_PASSWORD
+from snowflake.connector.errors import DatabaseError, ProgrammingError
 
 
 @pytest.fixture(scope="module")

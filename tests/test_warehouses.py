@@ -17,7 +17,8 @@ def _state(cur, name):
 def test_suspend_resume_and_auto_resume(admin, tutorial):
     cur = admin.cursor()
     cur.execute("USE ROLE SYSADMIN")
-    cur.execute("CREATE OR REPLACE WAREHOUSE WH_A WAREHOUSE_SIZE = 'SMALL' AUTO_SUSPEND = 600 INITIALLY_SUSPENDED = TRUE")
+    cur.execute("CREATE OR REPLACE WAREHOUSE WH_A WAREHOUSE_SIZE = 'SMALL' AUTO_SUSPEND = 600 "
+                "INITIALLY_SUSPENDED = TRUE")
     assert _state(cur, "WH_A")["state"] == "SUSPENDED"
     assert _state(cur, "WH_A")["size"] == "Small"
     cur.execute("ALTER WAREHOUSE WH_A RESUME")

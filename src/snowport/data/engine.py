@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import shutil
 import threading
 import warnings
@@ -29,6 +30,8 @@ from sqlglot import exp
 
 from snowport.errors import SnowflakeError
 from snowport.names import is_simple
+
+log = logging.getLogger("snowport.data")
 
 # fakesnow materialises results with DB-API to_arrow_table(); DuckDB warns about the copy on every query.
 warnings.filterwarnings("ignore", message="Arrow output on a DB-API result")
@@ -180,7 +183,13 @@ class EngineSession:
         except NotImplementedError as e:
             raise SnowflakeError(2, "0A000", f"SQL compilation error:\nUnsupported feature '{e}'.") from None
         except duckdb.Error as e:
-            raise SnowflakeError(100000 + 97, "22000", _clean(str(e)), error_type="EXECUTION") from None
+            raise SnowflakeError(100097, "22000", _clean(str(e)), error_type="EXECUTION") from None
+        except (AssertionError, KeyError, IndexError, TypeError, ValueError, AttributeError) as e:
+            # fakesnow assumes well-formed input in places; what it cannot translate is unsupported here.
+            log.warning("engine could not run %s: %r", expression.key.upper(), e, exc_info=True)
+            raise SnowflakeError(
+                2, "0A000", f"SQL compilation error:\nUnsupported feature '{expression.key.upper()}'."
+            ) from None
         return EngineResult(arrow, rowtype, type_id, put_stage_data)
 
     def register(self, name: str, table: pa.Table) -> None:

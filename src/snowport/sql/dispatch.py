@@ -61,6 +61,7 @@ def _table_sql(ctx: Ctx, sql: str, params: Any, describe_only: bool) -> Result:
     if plan.skip_engine:
         return status(plan.skip_message or "Statement executed successfully.")
     tables.substitute_functions(ctx, expression)
+    tables.positional_columns(expression)
     if not describe_only:
         _check_bindings(expression, params)
     scans = tables.result_scan_ids(expression)

@@ -296,6 +296,17 @@ def substitute_functions(ctx: Ctx, expression: exp.Expr) -> bool:
     }
     changed = False
 
+    def substitutable(node: exp.Expr) -> bool:
+        return type(node) in by_type or (isinstance(node, exp.Anonymous) and str(node.this).upper() in by_name)
+
+    # Keep the column name Snowflake gives the call (e.g. CURRENT_ROLE()) once it becomes a literal.
+    for select in expression.find_all(exp.Select):
+        for i, item in enumerate(select.expressions):
+            if not isinstance(item, exp.Alias) and any(substitutable(n) for n in item.walk()):
+                name = item.sql(dialect="snowflake").upper()
+                select.expressions[i] = exp.alias_(item, exp.to_identifier(name, quoted=True))
+                select.expressions[i].parent = select
+
     def replace(node: exp.Expr) -> exp.Expr:
         nonlocal changed
         fn = by_type.get(type(node))
@@ -311,6 +322,18 @@ def substitute_functions(ctx: Ctx, expression: exp.Expr) -> bool:
 
     expression.transform(replace, copy=False)
     return changed
+
+
+def positional_columns(expression: exp.Expr) -> None:
+    """`$1, $2` over an unaliased VALUES (Snowpark's create_dataframe) name its COLUMN1, COLUMN2."""
+    for select in expression.find_all(exp.Select):
+        source = select.args.get("from_") or select.args.get("from")
+        values = source.this if source is not None else None
+        if not isinstance(values, exp.Values) or values.alias:
+            continue
+        for param in select.find_all(exp.Parameter):
+            if param.find_ancestor(exp.Select) is select and isinstance(param.this, exp.Literal):
+                param.replace(exp.column(f"COLUMN{param.this.this}", quoted=True))
 
 
 def client_version_info() -> str:
