@@ -7,6 +7,7 @@ query results; every surface (wire protocol now, REST and console later) calls i
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import threading
 import time
@@ -31,6 +32,14 @@ from snowport.sql.result import Result, column
 
 log = logging.getLogger("snowport.core")
 BAD_LOGIN = SnowflakeError(390100, "28000", "Incorrect username or password was specified.")
+
+
+_SECRET_PROPERTY = re.compile(r"(PASSWORD|SECRET_STRING|TOKEN)(\s*=\s*)('(?:[^'\\]|\\.|'')*'|\S+)", re.I)
+
+
+def redact(sql: str) -> str:
+    """SQL text fit for a log line: values of PASSWORD/SECRET properties replaced."""
+    return _SECRET_PROPERTY.sub(lambda m: f"{m.group(1)}{m.group(2)}'***'", sql)
 
 
 @dataclass
@@ -278,7 +287,7 @@ class Snowport:
             record.error = e
             record.status = "FAILED_WITH_ERROR"
         except Exception as e:  # a bug must not turn into a 5xx the connector retries forever
-            log.exception("internal error running %r", sql[:200])
+            log.exception("internal error running %r", redact(sql)[:200])
             record.error = SnowflakeError(603, "XX000", f"SQL execution internal error:\nProcessing aborted due to "
                                           f"error 300002:{type(e).__name__}.", error_type="EXECUTION")
             record.status = "FAILED_WITH_INCIDENT"

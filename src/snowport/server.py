@@ -30,6 +30,8 @@ def build_app(settings: Settings, core: Snowport | None = None) -> Starlette:
             while not stop.is_set():
                 try:
                     core.warehouses.tick()
+                    for session in core.sessions.expired():
+                        core.close_session(session)
                 except Exception:  # keep the controller alive; the next tick retries
                     log.exception("warehouse tick failed")
                 with contextlib.suppress(TimeoutError):

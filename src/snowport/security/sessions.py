@@ -104,6 +104,12 @@ class SessionStore:
             self._by_master.pop(session.master_token, None)
             self._by_id.pop(session.id, None)
 
+    def expired(self) -> list[Session]:
+        """Sessions whose master token has lapsed: nothing can revive them, so they can be closed."""
+        now = time.time()
+        with self._lock:
+            return [s for s in self._by_id.values() if s.master_expires < now]
+
     def all(self) -> list[Session]:
         with self._lock:
             return list(self._by_id.values())
