@@ -148,3 +148,12 @@ def tutorial(admin) -> None:
     for sql in TUTORIAL_SETUP + WEATHER_SQL:
         cur.execute(sql)
     cur.execute("USE ROLE ACCOUNTADMIN")
+
+
+def new_user_with_role(admin, user: str, role: str, password: str) -> None:
+    """As ACCOUNTADMIN: a fresh role with no privileges and a user whose default it is."""
+    cur = admin.cursor()
+    cur.execute("USE ROLE ACCOUNTADMIN")
+    cur.execute(f"CREATE OR REPLACE ROLE {role}")
+    cur.execute(f"CREATE OR REPLACE USER {user} PASSWORD = '{password}' DEFAULT_ROLE = {role}")
+    cur.execute(f"GRANT ROLE {role} TO USER {user}")

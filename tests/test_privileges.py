@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from conftest import ADMIN_PASSWORD
+from conftest import ADMIN_PASSWORD, new_user_with_role
 from snowflake.connector.errors import DatabaseError, ProgrammingError
 
 
 @pytest.fixture(scope="module")
 def analyst(server, admin, tutorial):
     """A user whose only role, ANALYST, starts with no privileges at all."""
-    cur = admin.cursor()
-    cur.execute("USE ROLE ACCOUNTADMIN")
-    cur.execute("CREATE OR REPLACE ROLE ANALYST")
-    cur.execute("CREATE OR REPLACE USER ALICE PASSWORD = 'alice-pw' DEFAULT_ROLE = ANALYST")
-    cur.execute("GRANT ROLE ANALYST TO USER ALICE")
+    new_user_with_role(admin, "ALICE", "ANALYST", "alice-pw")
     conn = server.connect(user="alice", password="alice-pw")
     yield conn
     conn.close()

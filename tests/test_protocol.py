@@ -39,13 +39,17 @@ def test_use_updates_connection_attributes(conn):
     cur.execute("USE ROLE CONTAINER_USER_ROLE")
 
 
+def _wait(conn, qid: str) -> None:
+    deadline = time.time() + 10
+    while conn.is_still_running(conn.get_query_status(qid)) and time.time() < deadline:
+        time.sleep(0.05)
+
+
 def test_async_execution_and_result_scan(conn):
     cur = conn.cursor()
     cur.execute_async("SELECT LOCATION FROM WEATHER WHERE TEMP_C > 18 ORDER BY LOCATION")
     qid = cur.sfqid
-    deadline = time.time() + 10
-    while conn.is_still_running(conn.get_query_status(qid)) and time.time() < deadline:
-        time.sleep(0.05)
+    _wait(conn, qid)
     assert conn.get_query_status(qid).name == "SUCCESS"
     cur2 = conn.cursor()
     cur2.get_results_from_sfqid(qid)
@@ -64,9 +68,7 @@ def test_async_failure_is_reported(conn):
     cur = conn.cursor()
     cur.execute_async("SELECT * FROM NO_SUCH_TABLE")
     qid = cur.sfqid
-    deadline = time.time() + 10
-    while conn.is_still_running(conn.get_query_status(qid)) and time.time() < deadline:
-        time.sleep(0.05)
+    _wait(conn, qid)
     with pytest.raises(ProgrammingError) as info:
         conn.get_query_status_throw_if_error(qid)
     assert info.value.errno == 2003

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from conftest import new_user_with_role
 from snowflake.connector.errors import ProgrammingError
 
 
@@ -68,11 +69,8 @@ def test_auto_suspend_after_idle_time(admin, tutorial):
 
 
 def test_operate_privilege_needed_to_suspend(server, admin, tutorial):
+    new_user_with_role(admin, "CAROL", "WH_USER", "carol-pw")
     cur = admin.cursor()
-    cur.execute("USE ROLE ACCOUNTADMIN")
-    cur.execute("CREATE OR REPLACE ROLE WH_USER")
-    cur.execute("CREATE OR REPLACE USER CAROL PASSWORD = 'carol-pw' DEFAULT_ROLE = WH_USER")
-    cur.execute("GRANT ROLE WH_USER TO USER CAROL")
     cur.execute("USE ROLE CONTAINER_USER_ROLE")
     cur.execute("GRANT USAGE ON WAREHOUSE CONTAINER_HOL_WH TO ROLE WH_USER")
     conn = server.connect(user="carol", password="carol-pw", warehouse="CONTAINER_HOL_WH")
