@@ -29,6 +29,8 @@ from snowport.sql import dispatch
 from snowport.sql.context import Ctx
 from snowport.sql.lexer import split_statements
 from snowport.sql.result import Result, column
+from snowport.stages.storage import StageStore
+from snowport.stages.tokens import FileGrant, UrlSigner
 
 log = logging.getLogger("snowport.core")
 BAD_LOGIN = SnowflakeError(390100, "28000", "Incorrect username or password was specified.")
@@ -155,6 +157,12 @@ class Snowport:
             key = secrets.token_hex(32)
             self.catalog.set_meta("oauth_key", key)
         self.oauth = OAuthIssuer(bytes.fromhex(key), settings.account)
+        url_key = self.catalog.get_meta("url_key")
+        if url_key is None:
+            url_key = secrets.token_hex(32)
+            self.catalog.set_meta("url_key", url_key)
+        self.signer = UrlSigner(bytes.fromhex(url_key))
+        self.stages = StageStore(settings.data_dir / "stages")
         for db in self.catalog.list("DATABASE"):
             if not db.props.get("system"):
                 self.engine.attach(db.name)
@@ -273,6 +281,10 @@ class Snowport:
                 (db := self.catalog.get("DATABASE", database)) is not None and db.props.get("system")
             )
             session.engine.set_namespace(database if attached else None, session.schema if attached else None)
+
+    def presigned_url(self, session: Session, grant: FileGrant) -> str:
+        base = session.base_url or f"http://{self.settings.host}:{self.settings.port}"
+        return f"{base}/stage-files/{self.signer.sign(grant)}"
 
     # ---- queries --------------------------------------------------------------------------
     def run(self, session: Session, sql: str, params: Any = None, describe_only: bool = False,

@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse
 
 from snowport.config import Settings
 from snowport.core import Snowport
+from snowport.wire.files import StageFiles
 from snowport.wire.protocol import WireProtocol
 
 log = logging.getLogger("snowport.server")
@@ -49,6 +50,7 @@ def build_app(settings: Settings, core: Snowport | None = None) -> Starlette:
         log.exception("unhandled error", exc_info=exc)
         return JSONResponse({"data": None, "code": "000603", "message": "Internal error.", "success": False})
 
-    app = Starlette(routes=wire.routes(), lifespan=lifespan, exception_handlers={Exception: internal_error})
+    app = Starlette(routes=wire.routes() + StageFiles(core).routes(), lifespan=lifespan,
+                    exception_handlers={Exception: internal_error})
     app.state.core = core
     return app

@@ -99,6 +99,7 @@ OBJECT_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "TABLE": ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "EVOLVE SCHEMA", "REBUILD"),
     "VIEW": ("SELECT", "REFERENCES"),
     "WAREHOUSE": ("USAGE", "MONITOR", "OPERATE", "MODIFY", "APPLYBUDGET"),
+    "STAGE": ("USAGE", "READ", "WRITE"),
     "USER": ("MONITOR",),
     "ROLE": (),
 }

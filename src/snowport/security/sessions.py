@@ -45,6 +45,8 @@ class Session:
     engine: Any = None  # the session's data-engine connection (data.engine.EngineSession)
     lock: threading.RLock = field(default_factory=threading.RLock)
     last_query_id: str | None = None
+    # scheme://host:port the client reached the server at; presigned URLs point back there
+    base_url: str = ""
 
 
 class SessionStore:

@@ -377,6 +377,15 @@ def create_database(
     return status(f"Database {name} successfully created.")
 
 
+def _drop_stage_files(ctx: Ctx, objects: list[CatalogObject]) -> None:
+    """Files of the stages (named and table stages) inside a database or schema being dropped."""
+    for obj in objects:
+        if obj.kind == "STAGE":
+            ctx.core.stages.drop(f"stage-{obj.id}")
+        elif obj.kind == "TABLE":
+            ctx.core.stages.drop(f"table-{obj.id}")
+
+
 def drop_database(ctx: Ctx, name: str, if_exists: bool) -> Result:
     db = ctx.catalog.get("DATABASE", name)
     if db is None or not ctx.auth.can_see(ctx.session, db):
@@ -386,6 +395,7 @@ def drop_database(ctx: Ctx, name: str, if_exists: bool) -> Result:
     _require_owner(ctx, db, "database")
     if db.props.get("system"):
         raise errors.insufficient_privileges("database", name)
+    _drop_stage_files(ctx, [o for o in ctx.catalog.all_objects() if o.database == name])
     ctx.catalog.drop(db)
     ctx.core.engine.detach_and_delete(name)
     for s in ctx.core.sessions.all():
@@ -504,6 +514,7 @@ def drop_schema(ctx: Ctx, parts: list[str], if_exists: bool) -> Result:
             return status(f"Drop statement executed successfully ({name} already dropped).")
         raise errors.does_not_exist("Schema", display(database, name))
     _require_owner(ctx, sch, "schema")
+    _drop_stage_files(ctx, [o for o in ctx.catalog.all_objects() if o.database == database and o.schema == name])
     ctx.catalog.drop(sch)
     ctx.core.engine.drop_schema(database, name)
     for s in ctx.core.sessions.all():

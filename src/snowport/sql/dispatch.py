@@ -10,11 +10,12 @@ from sqlglot.errors import ParseError
 from sqlglot.tokens import TokenType
 
 from snowport import errors
-from snowport.sql import account, grants, session_commands, tables
+from snowport.sql import account, grants, session_commands, stages, tables
 from snowport.sql.context import Ctx
 from snowport.sql.grants import SECURABLE_KINDS, Securable
 from snowport.sql.lexer import Parser
 from snowport.sql.result import DESCRIBE, SHOW, Result, column, status
+from snowport.stages.locations import parse_stage_command, parse_stage_ref, parse_transfer
 
 ACCOUNT_KINDS = ("USER", "ROLE", "DATABASE", "SCHEMA", "WAREHOUSE")
 
@@ -76,6 +77,13 @@ def _table_sql(ctx: Ctx, sql: str, params: Any, describe_only: bool) -> Result:
             registered.append(name)
             table_node = node.parent if isinstance(node.parent, exp.TableFromRows) else node
             table_node.replace(exp.to_table(f'"{name}"'))
+        for node in list(expression.find_all(exp.DirectoryStage)):
+            name = f"_snowport_directory_{len(registered)}"
+            ref = parse_stage_ref(node.this.name if isinstance(node.this, exp.Expr) else str(node.this))
+            ctx.session.engine.register(name, stages.directory_table(ctx, ref))
+            registered.append(name)
+            table_node = node.parent if isinstance(node.parent, exp.Table) else node
+            table_node.replace(exp.to_table(f'"{name}"'))
         if describe_only and not isinstance(expression, (exp.Select, exp.Union, exp.Subquery)):
             return Result([column("status")], [], statement_type_id=tables.statement_type(expression))
         if describe_only:
@@ -118,6 +126,11 @@ def _create(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
     p.expect("CREATE")
     or_replace = p.accept("OR", "REPLACE")
     transient = p.accept("TRANSIENT")
+    temporary = bool(p.accept_any("TEMPORARY", "TEMP"))
+    if p.accept("STAGE"):
+        if_not_exists = p.accept("IF", "NOT", "EXISTS")
+        parts = p.qualified_name(3)
+        return stages.create_stage(ctx, parts, _props(p), or_replace, if_not_exists, temporary)
     kind = p.accept_any(*ACCOUNT_KINDS)
     if kind is None:
         return None
@@ -147,6 +160,11 @@ def _props(p: Parser) -> dict[str, Any]:
 
 def _drop(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
     p.expect("DROP")
+    if p.accept("STAGE"):
+        if_exists = p.accept("IF", "EXISTS")
+        parts = p.qualified_name(3)
+        p.expect_end()
+        return stages.drop_stage(ctx, parts, if_exists)
     kind = p.accept_any(*ACCOUNT_KINDS)
     if kind is None:
         return None
@@ -193,6 +211,15 @@ def _alter(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
     if p.accept("SESSION"):
         action, props = _alter_action(p)
         return session_commands.alter_session(ctx, action, props)
+    if p.accept("STAGE"):
+        if_exists = p.accept("IF", "EXISTS")
+        parts = p.qualified_name(3)
+        if p.accept("REFRESH"):
+            props = {"SUBPATH": p.string()} if p.accept("SUBPATH") and p.accept_punct(TokenType.EQ) else {}
+            p.expect_end()
+            return stages.alter_stage(ctx, parts, "REFRESH", props, if_exists)
+        action, props = _alter_action(p)
+        return stages.alter_stage(ctx, parts, action, props, if_exists)
     kind = p.accept_any(*ACCOUNT_KINDS)
     if kind is None:
         return None
@@ -385,7 +412,8 @@ def _show(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
     p.accept("TERSE")
     if p.accept("GRANTS"):
         return _show_grants(ctx, p)
-    kind = p.accept_any("USERS", "ROLES", "DATABASES", "SCHEMAS", "WAREHOUSES", "TABLES", "VIEWS", "OBJECTS")
+    kind = p.accept_any("USERS", "ROLES", "DATABASES", "SCHEMAS", "WAREHOUSES", "TABLES", "VIEWS", "OBJECTS",
+                        "STAGES")
     if kind is None:
         if p.peek_upper() in ("PARAMETERS", "FUNCTIONS", "PROCEDURES", "USER"):
             return None
@@ -411,7 +439,25 @@ def _show(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
     if kind == "SCHEMAS":
         database = in_parts[0] if in_parts else None
         return account.show_schemas(ctx, like, database, in_kind == "ACCOUNT")
+    if kind == "STAGES":
+        database, schema = _show_scope(ctx, in_kind, in_parts, "SHOW STAGES")
+        return stages.show_stages(ctx, like, database, schema)
     return show_tables(ctx, kind[:-1] if kind != "OBJECTS" else None, like, in_kind, in_parts)
+
+
+def _show_scope(ctx: Ctx, in_kind: str | None, in_parts: list[str], command: str) -> tuple[str | None, str | None]:
+    """(database, schema) a SHOW of schema objects covers: the account, a database or a schema."""
+    if in_kind == "ACCOUNT":
+        return None, None
+    if in_kind == "DATABASE" or (in_kind == "AUTO" and len(in_parts) == 1
+                                 and ctx.catalog.get("DATABASE", in_parts[0]) is not None):
+        return ctx.visible_database(in_parts[0]).name, None
+    parts = in_parts or ([ctx.session.schema] if ctx.session.schema else [])
+    if not parts:
+        raise errors.no_schema(command)
+    database, schema = ctx.schema_of(parts, command)
+    ctx.visible_schema(database, schema)
+    return database, schema
 
 
 def _show_grants(ctx: Ctx, p: Parser) -> Result:
@@ -445,18 +491,7 @@ def show_tables(ctx: Ctx, kind: str | None, like: str | None, in_kind: str | Non
     from snowport.sql.showing import like_matcher
 
     match = like_matcher(like)
-    database = schema = None
-    if in_kind == "ACCOUNT":
-        pass
-    elif in_kind == "DATABASE" or (in_kind == "AUTO" and len(in_parts) == 1 and ctx.catalog.get(
-            "DATABASE", in_parts[0]) is not None and in_kind != "SCHEMA"):
-        database = ctx.visible_database(in_parts[0] if in_parts else ctx.session.database or "").name
-    else:
-        parts = in_parts or ([ctx.session.schema] if ctx.session.schema else [])
-        if not parts:
-            raise errors.no_schema("SHOW TABLES")
-        database, schema = ctx.schema_of(parts, "SHOW TABLES")
-        ctx.visible_schema(database, schema)
+    database, schema = _show_scope(ctx, in_kind, in_parts, "SHOW TABLES")
     kinds = ("TABLE", "VIEW") if kind is None else (kind,)
     rows = []
     for obj in ctx.catalog.all_objects():
@@ -478,6 +513,10 @@ def show_tables(ctx: Ctx, kind: str | None, like: str | None, in_kind: str | Non
 
 def _describe(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
     p.next()
+    if p.accept("STAGE"):
+        parts = p.qualified_name(3)
+        p.expect_end()
+        return stages.describe_stage(ctx, parts)
     kind = p.accept_any("USER", "DATABASE", "SCHEMA", "WAREHOUSE")
     if kind is None:
         return None
@@ -493,7 +532,35 @@ def _describe(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
     return result
 
 
+def _put_get(ctx: Ctx, p: Parser, _d: bool) -> Result:
+    command = parse_transfer(p.sql)
+    return stages.put(ctx, command) if command.kind == "PUT" else stages.get(ctx, command)
+
+
+def _pattern(options: dict[str, Any]) -> str | None:
+    pattern = options.get("PATTERN")
+    if pattern is not None and not isinstance(pattern, str):
+        raise errors.invalid_value("PATTERN must be a string")
+    return pattern
+
+
+def _list(ctx: Ctx, p: Parser, _d: bool) -> Result:
+    ref, options = parse_stage_command(p.sql)
+    return stages.list_files(ctx, ref, _pattern(options))
+
+
+def _remove(ctx: Ctx, p: Parser, _d: bool) -> Result:
+    ref, options = parse_stage_command(p.sql)
+    return stages.remove_files(ctx, ref, _pattern(options))
+
+
 _OWN = {
+    "PUT": _put_get,
+    "GET": _put_get,
+    "LIST": _list,
+    "LS": _list,
+    "REMOVE": _remove,
+    "RM": _remove,
     "CREATE": _create,
     "DROP": _drop,
     "ALTER": _alter,

@@ -217,6 +217,18 @@ class Parser:
         if t is None:
             raise self.error()
         if t.token_type == TokenType.L_PAREN:
+            nxt = self.peek(2)
+            if nxt is not None and nxt.token_type in (TokenType.EQ, TokenType.FARROW):
+                # a nested option list: FILE_FORMAT = (TYPE = CSV SKIP_HEADER = 1)
+                self.i += 1
+                nested: dict[str, Any] = {}
+                while not self.accept_punct(TokenType.R_PAREN):
+                    self.accept_punct(TokenType.COMMA)
+                    key = self.identifier()
+                    if not (self.accept_punct(TokenType.EQ) or self.accept_punct(TokenType.FARROW)):
+                        raise self.error()
+                    nested[key] = self.value()
+                return nested
             self.i += 1
             items: list[Any] = []
             while not self.accept_punct(TokenType.R_PAREN):
@@ -253,7 +265,7 @@ class Parser:
                 break
             key_token = self.peek()
             key = self.identifier()
-            if not self.accept_punct(TokenType.EQ):
+            if not (self.accept_punct(TokenType.EQ) or self.accept_punct(TokenType.FARROW)):
                 raise self.error(key_token if self.peek() is None else self.peek())
             props[key] = self.value()
         return props

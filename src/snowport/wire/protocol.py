@@ -124,6 +124,9 @@ class WireProtocol:
             return _fail(record.error, record.id)
         result = record.result
         assert result is not None
+        if result.transfer is not None:
+            return _ok({**result.transfer, "queryId": record.id, "parameters": self._parameters(session),
+                        **self._final_namespace(session)})
         fmt = str(session.parameters.get("PYTHON_CONNECTOR_QUERY_RESULT_FORMAT", "ARROW")).upper()
         data: dict[str, Any] = {
             "parameters": self._parameters(session),
@@ -175,6 +178,7 @@ class WireProtocol:
             log.info("login refused for %r: %s", data.get("LOGIN_NAME"), e.code_str)
             return _fail(e, data_extra={"nextAction": "RETRY_LOGIN", "authnMethod": "USERNAME_PASSWORD",
                                         "loginName": data.get("LOGIN_NAME")})
+        session.base_url = f"{request.url.scheme}://{request.headers.get('host') or request.url.netloc}"
         for key, value in (data.get("SESSION_PARAMETERS") or {}).items():
             if key.upper() in ("TIMEZONE", "QUERY_TAG", "MULTI_STATEMENT_COUNT",
                                "PYTHON_CONNECTOR_QUERY_RESULT_FORMAT"):

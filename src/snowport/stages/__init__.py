@@ -1,0 +1,1 @@
+"""Stages: files kept under the data dir, moved over HTTP by presigned URLs."""
