@@ -10,7 +10,7 @@ from sqlglot.errors import ParseError
 from sqlglot.tokens import TokenType
 
 from snowport import errors
-from snowport.sql import account, grants, session_commands, stages, tables
+from snowport.sql import account, copy, grants, session_commands, stages, tables
 from snowport.sql.context import Ctx
 from snowport.sql.grants import SECURABLE_KINDS, Securable
 from snowport.sql.lexer import Parser
@@ -554,7 +554,12 @@ def _remove(ctx: Ctx, p: Parser, _d: bool) -> Result:
     return stages.remove_files(ctx, ref, _pattern(options))
 
 
+def _copy(ctx: Ctx, p: Parser, _d: bool) -> Result:
+    return copy.execute(ctx, p.sql, lambda query: _table_sql(ctx, query, None, False))
+
+
 _OWN = {
+    "COPY": _copy,
     "PUT": _put_get,
     "GET": _put_get,
     "LIST": _list,

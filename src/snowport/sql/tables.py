@@ -235,6 +235,8 @@ def record(ctx: Ctx, plan: Plan) -> None:
             _apply_future_grants(ctx, obj)
     if plan.drop is not None:
         ctx.catalog.drop(plan.drop)
+        if plan.drop.kind == "TABLE":
+            ctx.core.stages.drop(f"table-{plan.drop.id}")
     if plan.rename is not None:
         obj, new = plan.rename
         old_key = obj.key
