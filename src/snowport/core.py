@@ -29,6 +29,7 @@ from snowport.sql import dispatch
 from snowport.sql.context import Ctx
 from snowport.sql.lexer import split_statements
 from snowport.sql.result import Result, column
+from snowport.stages.locations import is_transfer
 from snowport.stages.storage import StageStore
 from snowport.stages.tokens import FileGrant, UrlSigner
 
@@ -313,7 +314,7 @@ class Snowport:
         expected = statement_count
         if expected is None:
             expected = int(session.parameters.get("MULTI_STATEMENT_COUNT", 1))
-        statements = split_statements(sql) if ";" in sql else [sql]
+        statements = split_statements(sql) if ";" in sql and not is_transfer(sql) else [sql]
         if len(statements) <= 1 or expected == 1:
             if len(statements) > 1:
                 raise SnowflakeError(

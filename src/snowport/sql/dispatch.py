@@ -15,13 +15,16 @@ from snowport.sql.context import Ctx
 from snowport.sql.grants import SECURABLE_KINDS, Securable
 from snowport.sql.lexer import Parser
 from snowport.sql.result import DESCRIBE, SHOW, Result, column, status
-from snowport.stages.locations import parse_stage_command, parse_stage_ref, parse_transfer
+from snowport.stages.locations import is_transfer, parse_stage_command, parse_stage_ref, parse_transfer
 
 ACCOUNT_KINDS = ("USER", "ROLE", "DATABASE", "SCHEMA", "WAREHOUSE")
 
 
 def execute(ctx: Ctx, sql: str, params: Any = None, describe_only: bool = False) -> Result:
     """Run one statement for the session and return its result."""
+    if is_transfer(sql):
+        command = parse_transfer(sql)
+        return stages.put(ctx, command) if command.kind == "PUT" else stages.get(ctx, command)
     p = Parser(sql)
     if p.at_end():
         raise errors.SnowflakeError(900, "42000", "Empty SQL statement.")
@@ -532,11 +535,6 @@ def _describe(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
     return result
 
 
-def _put_get(ctx: Ctx, p: Parser, _d: bool) -> Result:
-    command = parse_transfer(p.sql)
-    return stages.put(ctx, command) if command.kind == "PUT" else stages.get(ctx, command)
-
-
 def _pattern(options: dict[str, Any]) -> str | None:
     pattern = options.get("PATTERN")
     if pattern is not None and not isinstance(pattern, str):
@@ -560,8 +558,6 @@ def _copy(ctx: Ctx, p: Parser, _d: bool) -> Result:
 
 _OWN = {
     "COPY": _copy,
-    "PUT": _put_get,
-    "GET": _put_get,
     "LIST": _list,
     "LS": _list,
     "REMOVE": _remove,

@@ -83,9 +83,19 @@ def _bad_name(raw: str) -> errors.SnowflakeError:
         f"syntax error line 1 at position 0 unexpected '{raw[:40]}'."))
 
 
+def _skip_space_and_comments(text: str) -> str:
+    """Drop whitespace and comments before the next token (not inside one: `/tmp/*.csv` holds `/*`)."""
+    while True:
+        text = text.lstrip()
+        m = _COMMENT.match(text)
+        if not m:
+            return text
+        text = text[m.end():]
+
+
 def _take_token(text: str) -> tuple[str, str]:
     """The next whitespace-separated token (a quoted one may hold spaces) and the rest."""
-    text = text.lstrip()
+    text = _skip_space_and_comments(text)
     if not text:
         return "", ""
     if text[0] == "'":
@@ -125,8 +135,14 @@ class TransferCommand:
     options: dict[str, Any]
 
 
+def is_transfer(sql: str) -> bool:
+    """PUT/GET statements, recognised before any SQL tokenizer sees their file paths."""
+    word, _ = _take_token(sql)
+    return word.upper() in ("PUT", "GET")
+
+
 def parse_transfer(sql: str) -> TransferCommand:
-    text = _COMMENT.sub(" ", sql).strip().rstrip(";").strip()
+    text = sql.strip().rstrip(";").strip()
     keyword, rest = _take_token(text)
     kind = keyword.upper()
     first, rest = _take_token(rest)
@@ -143,7 +159,7 @@ def parse_transfer(sql: str) -> TransferCommand:
 
 def parse_stage_command(sql: str) -> tuple[StageRef, dict[str, Any]]:
     """`LIST|LS|REMOVE|RM @stage[/path] [PATTERN = '...']` → (stage, options)."""
-    text = _COMMENT.sub(" ", sql).strip().rstrip(";").strip()
+    text = sql.strip().rstrip(";").strip()
     _keyword, rest = _take_token(text)
     ref_text, rest = _take_token(rest)
     if not ref_text:
