@@ -10,9 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ADMIN_PASSWORD
 from snowflake.snowpark import Session
 from snowflake.snowpark import functions as F
+
+from conftest import ADMIN_PASSWORD
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ def test_connector_5(tmp_path):
     server = start_server(tmp_path / "data")
     try:
         out = subprocess.run([str(PYTHON5), str(ROOT / "tests" / "clients" / "connector5_probe.py"), str(server.port),
-                              ADMIN_PASSWORD], capture_output=True, text=True, timeout=120)
+                              ADMIN_PASSWORD, str(tmp_path)], capture_output=True, text=True, timeout=120)
     finally:
         server.stop()
     assert out.returncode == 0, out.stderr
@@ -28,3 +28,5 @@ def test_connector_5(tmp_path):
     assert facts["rows"] == [[1, "x", "01"], [2, "y", None], [3, "z", None]]
     assert facts["async"] == 3
     assert facts["error"] == [2003, "42S02"]
+    assert facts["ls"] == [["st5/five.txt", 16]]
+    assert facts["got"] == "from connector 5"

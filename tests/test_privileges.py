@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from conftest import ADMIN_PASSWORD, new_user_with_role
 from snowflake.connector.errors import DatabaseError, ProgrammingError
+
+from conftest import ADMIN_PASSWORD, new_user_with_role
 
 
 @pytest.fixture(scope="module")

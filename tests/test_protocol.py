@@ -9,9 +9,10 @@ import time
 
 import httpx
 import pytest
-from conftest import SNOWPORT, start_server
 from snowflake.connector import DictCursor
 from snowflake.connector.errors import DatabaseError, ProgrammingError
+
+from conftest import SNOWPORT, start_server
 
 
 @pytest.fixture(scope="module")

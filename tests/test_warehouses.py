@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import new_user_with_role
 from snowflake.connector.errors import ProgrammingError
+
+from conftest import new_user_with_role
 
 
 def _state(cur, name):

@@ -28,6 +28,16 @@ while c.is_still_running(c.get_query_status(qid)):
     time.sleep(0.05)
 cur.get_results_from_sfqid(qid)
 facts["async"] = cur.fetchall()[0][0]
+workdir = sys.argv[3]
+with open(os.path.join(workdir, "five.txt"), "w") as f:
+    f.write("from connector 5")
+cur.execute("create or replace stage st5")
+cur.execute(f"put file://{workdir}/five.txt @st5 auto_compress=false overwrite=true")
+facts["ls"] = [list(r[:2]) for r in cur.execute("ls @st5").fetchall()]
+os.makedirs(os.path.join(workdir, "out"), exist_ok=True)
+cur.execute(f"get @st5/five.txt file://{workdir}/out/")
+with open(os.path.join(workdir, "out", "five.txt")) as f:
+    facts["got"] = f.read()
 try:
     cur.execute("select * from nope")
 except sc.errors.ProgrammingError as e:

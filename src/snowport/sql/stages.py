@@ -290,7 +290,7 @@ def put(ctx: Ctx, command: TransferCommand) -> Result:
         "autoCompress": auto_compress,
         "sourceCompression": source_compression.lower(),
         "overwrite": overwrite,
-        "encryptionMaterial": None,
+        # no encryptionMaterial: connector 5.x refuses a null there, and absent means "not encrypted"
         "stageInfo": _stage_info(stage, directory, url),
         "clientShowEncryptionParameter": False,
     }
@@ -315,7 +315,6 @@ def get(ctx: Ctx, command: TransferCommand) -> Result:
         "src_locations": [f.path for f in files],
         "localLocation": command.local,
         "parallel": parallel,
-        "encryptionMaterial": [None] * len(files),
         "presignedUrls": urls,
         "stageInfo": _stage_info(stage, "", None),
     }
