@@ -10,6 +10,8 @@ shows.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import fnmatch
 import hashlib
 import os
@@ -18,6 +20,7 @@ import shutil
 import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -39,6 +42,8 @@ _index = Table(
 )
 
 CHUNK = 1 << 20
+# Uploads are written in pieces of this size, off the event loop.
+WRITE_BUFFER = 8 << 20
 
 
 @dataclass
@@ -77,6 +82,8 @@ class StageStore:
         self._engine = create_engine(f"sqlite:///{root / 'index.sqlite'}")
         _meta.create_all(self._engine)
         self._lock = threading.Lock()
+        self._writer = ThreadPoolExecutor(max_workers=4, thread_name_prefix="stage-writer")
+        self._hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stage-hasher")
 
     # ---- paths ------------------------------------------------------------------------------
     def stage_dir(self, key: str) -> Path:
@@ -94,22 +101,56 @@ class StageStore:
 
     # ---- writing ----------------------------------------------------------------------------
     async def write_stream(self, key: str, rel: str, chunks: AsyncIterator[bytes], overwrite: bool) -> StageFile | None:
-        """Stream bytes into the stage; visible only once complete. None when kept (OVERWRITE=FALSE)."""
+        """Stream bytes into the stage; visible only once complete. None when kept (OVERWRITE=FALSE).
+
+        The event loop only gathers network chunks into large buffers that a worker thread writes, so
+        receiving and writing overlap. The md5 LIST reports is computed after the upload, in the
+        background (hashing is slower than the network here), and on demand if LIST comes first.
+        """
         target = self.file_path(key, rel)
         tmp = self.uploads / uuid.uuid4().hex
-        md5 = hashlib.md5(usedforsecurity=False)
         size = 0
+        loop = asyncio.get_running_loop()
+        pending: asyncio.Future[None] | None = None
         try:
             with open(tmp, "wb", buffering=0) as f:
+                buffer = bytearray()
                 async for chunk in chunks:
-                    if chunk:
-                        f.write(chunk)
-                        md5.update(chunk)
-                        size += len(chunk)
-            return self._commit(key, rel, tmp, target, size, md5.hexdigest(), overwrite)
+                    buffer += chunk
+                    if len(buffer) >= WRITE_BUFFER:
+                        if pending is not None:
+                            await pending
+                        size += len(buffer)
+                        pending = loop.run_in_executor(self._writer, f.write, bytes(buffer))
+                        buffer.clear()
+                if pending is not None:
+                    await pending
+                    pending = None
+                if buffer:
+                    size += len(buffer)
+                    await loop.run_in_executor(self._writer, f.write, bytes(buffer))
+            stored = await loop.run_in_executor(self._writer, self._commit, key, rel, tmp, target, size, "",
+                                                overwrite)
+            if stored is not None:
+                self._hasher.submit(self._hash_in_background, key, stored.path, target)
+            return stored
         finally:
+            if pending is not None:
+                with contextlib.suppress(Exception):
+                    await pending
             if tmp.exists():
                 tmp.unlink()
+
+    def _hash_in_background(self, key: str, rel: str, path: Path) -> None:
+        """Record the md5 of a finished upload unless the file changed meanwhile."""
+        try:
+            before = path.stat()
+            md5 = _md5_of(path)
+            after = path.stat()
+        except FileNotFoundError:
+            return
+        if (before.st_size, before.st_mtime_ns) == (after.st_size, after.st_mtime_ns):
+            self._remember(key, rel, after.st_size, after.st_mtime_ns, md5)
 
     def write_bytes(self, key: str, rel: str, data: bytes, overwrite: bool = True) -> StageFile | None:
         target = self.file_path(key, rel)
@@ -170,7 +211,7 @@ class StageStore:
                 continue
             st = full.stat()
             row = known.get(rel)
-            if row is not None and row.size == st.st_size and row.mtime_ns == st.st_mtime_ns:
+            if row is not None and row.size == st.st_size and row.mtime_ns == st.st_mtime_ns and row.md5:
                 md5 = row.md5
             else:
                 md5 = _md5_of(full)

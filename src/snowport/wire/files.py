@@ -70,4 +70,10 @@ class StageFiles:
             return Response(status_code=403)
         if not path.is_file():
             return Response(status_code=404)
-        return FileResponse(path, media_type="application/octet-stream")
+        return LargeFileResponse(path, media_type="application/octet-stream")
+
+
+class LargeFileResponse(FileResponse):
+    """FileResponse reading 8 MB at a time: far fewer thread hops than the default 64 KB for big files."""
+
+    chunk_size = 8 * 1024 * 1024
