@@ -95,3 +95,15 @@ def test_copy_needs_privileges(server, admin, cur):
     rows = erin.execute("COPY INTO LOADED FROM @loads/in/ FILE_FORMAT = (TYPE = CSV SKIP_HEADER = 1) "
                         "PATTERN = '.*csv.*' FORCE = TRUE").fetchall()
     assert rows[0][3] == 20
+
+
+def test_query_staged_files(cur, tmp_path):
+    f = tmp_path / "people.csv"
+    f.write_text("1,ann,2024-01-01\n2,bob,2024-01-02\n3,cy,2024-01-03\n")
+    cur.execute(f"PUT file://{f} @loads/q/ AUTO_COMPRESS=TRUE")
+    rows = cur.execute("SELECT $1::INT AS ID, $2 AS NAME, METADATA$FILENAME FROM @loads/q/ ORDER BY 1").fetchall()
+    assert rows == [(1, "ann", "loads/q/people.csv.gz"), (2, "bob", "loads/q/people.csv.gz"),
+                    (3, "cy", "loads/q/people.csv.gz")]
+    assert cur.execute("SELECT count(*) FROM @loads/q/people.csv.gz t WHERE t.$2 LIKE '%n%'").fetchone() == (1,)
+    cur.execute("CREATE OR REPLACE TABLE PEOPLE AS SELECT $1::INT AS ID, $2::VARCHAR AS NAME FROM @loads/q/")
+    assert cur.execute("SELECT count(*) FROM PEOPLE").fetchone() == (3,)

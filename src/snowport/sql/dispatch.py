@@ -80,6 +80,27 @@ def _table_sql(ctx: Ctx, sql: str, params: Any, describe_only: bool) -> Result:
             registered.append(name)
             table_node = node.parent if isinstance(node.parent, exp.TableFromRows) else node
             table_node.replace(exp.to_table(f'"{name}"'))
+        for node in [t for t in expression.find_all(exp.Table) if isinstance(t.this, exp.Var)
+                     and str(t.this.name).startswith("@")]:
+            name = f"_snowport_staged_{len(registered)}"
+            if node.args.get("format") is not None:
+                raise errors.unsupported("FILE_FORMAT => in a staged-file query")
+            pattern = node.args.get("pattern")
+            table = stages.staged_files_table(ctx, parse_stage_ref(node.this.name),
+                                              pattern.this if isinstance(pattern, exp.Literal) else None)
+            ctx.session.engine.register(name, table)
+            registered.append(name)
+            select = node.find_ancestor(exp.Select)
+            if select is not None:
+                for param in list(select.find_all(exp.Parameter)):
+                    if isinstance(param.this, exp.Literal):
+                        column_node = param.parent if isinstance(param.parent, exp.Column) else param
+                        column_node.replace(exp.column(f"C{param.this.this}", quoted=True))
+            alias = node.args.get("alias")
+            replacement = exp.to_table(f'"{name}"')
+            if alias is not None:
+                replacement.set("alias", alias)
+            node.replace(replacement)
         for node in list(expression.find_all(exp.DirectoryStage)):
             name = f"_snowport_directory_{len(registered)}"
             ref = parse_stage_ref(node.this.name if isinstance(node.this, exp.Expr) else str(node.this))

@@ -372,3 +372,36 @@ def directory_table(ctx: Ctx, ref: StageRef) -> pa.Table:
          for p, size, mtime, md5 in entries],
         schema=DIRECTORY_SCHEMA,
     )
+
+
+# ======================================================================================
+# Querying staged files: SELECT $1, $2 FROM @stage/path
+# ======================================================================================
+def staged_files_table(ctx: Ctx, ref: StageRef, pattern: str | None) -> pa.Table:
+    """Rows of the staged files as columns C1..Cn (CSV; Parquet/JSON as one object in C1), plus
+    METADATA$FILENAME and METADATA$FILE_ROW_NUMBER."""
+    from snowport.sql.copy import _read_sql
+
+    stage = resolve(ctx, ref, "READ")
+    files = matching_files(ctx, stage, ref.path, pattern)
+    if ref.path and not ref.path.endswith("/"):
+        files = [f for f in files if f.path == ref.path.lstrip("/")] or files
+    duck = ctx.session.engine.conn._duck_conn
+    tables = []
+    for f in files:
+        path = ctx.core.stages.file_path(stage.key, f.path)
+        kind = "PARQUET" if f.path.endswith(".parquet") else "JSON" if ".json" in f.path else "CSV"
+        relation = duck.sql(f"SELECT * FROM {_read_sql(path, {'TYPE': kind})}")
+        if kind == "CSV":
+            names = [f"C{i + 1}" for i in range(len(relation.columns))]
+            select = ", ".join(f'"{c}" AS "{n}"' for c, n in zip(relation.columns, names, strict=True))
+        else:
+            fields = ", ".join(f'"{c}" := "{c}"' for c in relation.columns)
+            select = f"to_json(struct_pack({fields}))::VARCHAR AS C1"
+        table = duck.sql(f"SELECT {select}, '{stage.prefix + f.path}' AS \"METADATA$FILENAME\", "
+                         f"row_number() OVER () AS \"METADATA$FILE_ROW_NUMBER\" FROM relation").arrow()
+        tables.append(table.read_all() if hasattr(table, "read_all") else table)
+    if not tables:
+        return pa.table({"C1": pa.array([], pa.string()), "METADATA$FILENAME": pa.array([], pa.string()),
+                         "METADATA$FILE_ROW_NUMBER": pa.array([], pa.int64())})
+    return pa.concat_tables(tables, promote_options="default")

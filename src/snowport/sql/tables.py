@@ -182,7 +182,8 @@ def authorize(ctx: Ctx, expression: exp.Expr) -> Plan:
         else:
             _require_table(ctx, ref, ("SELECT",))
     writes = isinstance(expression, (exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.TruncateTable))
-    return Plan(bool(refs) or writes)
+    reads_stage = any(isinstance(t.this, (exp.Var, exp.DirectoryStage)) for t in expression.find_all(exp.Table))
+    return Plan(bool(refs) or writes or reads_stage)
 
 
 def _authorize_create(ctx: Ctx, expression: exp.Create, refs: list[TableRef]) -> Plan:
@@ -214,7 +215,7 @@ def _authorize_create(ctx: Ctx, expression: exp.Create, refs: list[TableRef]) ->
         if not ctx.auth.owns(ctx.session, existing):
             raise errors.insufficient_privileges(existing.kind.lower(), target_ref.shown)
     return Plan(
-        needs_warehouse=len(refs) > 1,
+        needs_warehouse=len(refs) > 1 or any(isinstance(t.this, exp.Var) for t in expression.find_all(exp.Table)),
         create=(kind, target_ref.database, target_ref.schema, target_ref.name),
         create_replace=existing is not None,
         create_if_not_exists=if_not_exists,
