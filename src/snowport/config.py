@@ -25,3 +25,6 @@ class Settings(BaseSettings):
     master_validity_seconds: int = 14400
     # How often the warehouse auto-suspend check runs.
     warehouse_tick_seconds: float = 1.0
+    # Registry garbage collection: how often, and how old an unreferenced blob must be to go.
+    registry_gc_interval_seconds: float = 600.0
+    registry_gc_grace_seconds: float = 3600.0

@@ -22,6 +22,8 @@ from snowport.config import Settings
 from snowport.data.engine import DataEngine
 from snowport.errors import SnowflakeError
 from snowport.names import display, normalize
+from snowport.registry.auth import RegistryAuth
+from snowport.registry.store import RegistryStore
 from snowport.security.passwords import hash_password, verify_password
 from snowport.security.privileges import SYSTEM_HIERARCHY, SYSTEM_ROLE_PRIVILEGES, SYSTEM_ROLES, Authorizer
 from snowport.security.sessions import OAuthIssuer, Session, SessionStore
@@ -164,6 +166,12 @@ class Snowport:
             self.catalog.set_meta("url_key", url_key)
         self.signer = UrlSigner(bytes.fromhex(url_key))
         self.stages = StageStore(settings.data_dir / "stages")
+        self.registry = RegistryStore(settings.data_dir / "registry")
+        registry_key = self.catalog.get_meta("registry_key")
+        if registry_key is None:
+            registry_key = secrets.token_hex(32)
+            self.catalog.set_meta("registry_key", registry_key)
+        self.registry_auth = RegistryAuth(self, bytes.fromhex(registry_key))
         for db in self.catalog.list("DATABASE"):
             if not db.props.get("system"):
                 self.engine.attach(db.name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
@@ -13,6 +14,7 @@ from starlette.responses import JSONResponse
 
 from snowport.config import Settings
 from snowport.core import Snowport
+from snowport.registry.api import RegistryApi
 from snowport.wire.files import StageFiles
 from snowport.wire.protocol import WireProtocol
 
@@ -28,11 +30,15 @@ def build_app(settings: Settings, core: Snowport | None = None) -> Starlette:
         stop = asyncio.Event()
 
         async def warehouse_loop() -> None:
+            next_gc = time.monotonic() + settings.registry_gc_interval_seconds
             while not stop.is_set():
                 try:
                     core.warehouses.tick()
                     for session in core.sessions.expired():
                         core.close_session(session)
+                    if time.monotonic() >= next_gc:
+                        await asyncio.to_thread(core.registry.collect_garbage, settings.registry_gc_grace_seconds)
+                        next_gc = time.monotonic() + settings.registry_gc_interval_seconds
                 except Exception:  # keep the controller alive; the next tick retries
                     log.exception("warehouse tick failed")
                 with contextlib.suppress(TimeoutError):
@@ -50,7 +56,8 @@ def build_app(settings: Settings, core: Snowport | None = None) -> Starlette:
         log.exception("unhandled error", exc_info=exc)
         return JSONResponse({"data": None, "code": "000603", "message": "Internal error.", "success": False})
 
-    app = Starlette(routes=wire.routes() + StageFiles(core).routes(), lifespan=lifespan,
+    routes = wire.routes() + StageFiles(core).routes() + RegistryApi(core, core.registry, core.registry_auth).routes()
+    app = Starlette(routes=routes, lifespan=lifespan,
                     exception_handlers={Exception: internal_error})
     app.state.core = core
     return app

@@ -100,6 +100,7 @@ OBJECT_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "VIEW": ("SELECT", "REFERENCES"),
     "WAREHOUSE": ("USAGE", "MONITOR", "OPERATE", "MODIFY", "APPLYBUDGET"),
     "STAGE": ("USAGE", "READ", "WRITE"),
+    "IMAGE REPOSITORY": ("READ", "WRITE", "SERVICE READ", "SERVICE WRITE"),
     "USER": ("MONITOR",),
     "ROLE": (),
 }

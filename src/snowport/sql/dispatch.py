@@ -10,7 +10,7 @@ from sqlglot.errors import ParseError
 from sqlglot.tokens import TokenType
 
 from snowport import errors
-from snowport.sql import account, copy, grants, session_commands, stages, tables
+from snowport.sql import account, copy, grants, image_repositories, session_commands, stages, tables
 from snowport.sql.context import Ctx
 from snowport.sql.grants import SECURABLE_KINDS, Securable
 from snowport.sql.lexer import Parser
@@ -155,6 +155,10 @@ def _create(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
         if_not_exists = p.accept("IF", "NOT", "EXISTS")
         parts = p.qualified_name(3)
         return stages.create_stage(ctx, parts, _props(p), or_replace, if_not_exists, temporary)
+    if p.accept("IMAGE", "REPOSITORY"):
+        if_not_exists = p.accept("IF", "NOT", "EXISTS")
+        parts = p.qualified_name(3)
+        return image_repositories.create(ctx, parts, _props(p), or_replace, if_not_exists)
     kind = p.accept_any(*ACCOUNT_KINDS)
     if kind is None:
         return None
@@ -184,6 +188,11 @@ def _props(p: Parser) -> dict[str, Any]:
 
 def _drop(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
     p.expect("DROP")
+    if p.accept("IMAGE", "REPOSITORY"):
+        if_exists = p.accept("IF", "EXISTS")
+        parts = p.qualified_name(3)
+        p.expect_end()
+        return image_repositories.drop(ctx, parts, if_exists)
     if p.accept("STAGE"):
         if_exists = p.accept("IF", "EXISTS")
         parts = p.qualified_name(3)
@@ -436,6 +445,22 @@ def _show(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
     p.accept("TERSE")
     if p.accept("GRANTS"):
         return _show_grants(ctx, p)
+    if p.accept("IMAGE", "REPOSITORIES"):
+        like = _like(p)
+        in_kind, in_parts = None, []
+        if p.accept("IN"):
+            in_kind = p.accept_any("ACCOUNT", "DATABASE", "SCHEMA") or "AUTO"
+            if in_kind != "ACCOUNT" and not p.at_end():
+                in_parts = p.qualified_name(2)
+        p.expect_end()
+        database, schema = _show_scope(ctx, in_kind, in_parts, "SHOW IMAGE REPOSITORIES")
+        return image_repositories.show(ctx, like, database, schema)
+    if p.accept("IMAGES"):
+        like = _like(p)
+        p.expect("IN", "IMAGE", "REPOSITORY")
+        parts = p.qualified_name(3)
+        p.expect_end()
+        return image_repositories.show_images(ctx, like, parts)
     kind = p.accept_any("USERS", "ROLES", "DATABASES", "SCHEMAS", "WAREHOUSES", "TABLES", "VIEWS", "OBJECTS",
                         "STAGES")
     if kind is None:

@@ -17,6 +17,7 @@ from sqlglot import exp
 from snowport import errors
 from snowport.catalog.store import CatalogObject, Grant
 from snowport.names import display
+from snowport.sql import image_repositories
 from snowport.sql import result as R
 from snowport.sql.context import Ctx
 from snowport.sql.session_commands import available_roles, secondary_roles
@@ -296,6 +297,7 @@ def substitute_functions(ctx: Ctx, expression: exp.Expr) -> bool:
         "SYSTEM$CLIENT_VERSION_INFO": lambda _a: client_version_info(),
         "SYSTEM$CANCEL_ALL_QUERIES": lambda _a: f"{len(ctx.core.queries.cancel_session(s.id))} queries canceled",
         "SYSTEM$ALLOWLIST": lambda _a: "[]",
+        "SYSTEM$REGISTRY_LIST_IMAGES": lambda a: image_repositories.list_images(ctx, _string_arg(a)),
     }
     changed = False
 
@@ -337,6 +339,12 @@ def positional_columns(expression: exp.Expr) -> None:
         for param in select.find_all(exp.Parameter):
             if param.find_ancestor(exp.Select) is select and isinstance(param.this, exp.Literal):
                 param.replace(exp.column(f"COLUMN{param.this.this}", quoted=True))
+
+
+def _string_arg(args: list[exp.Expr]) -> str:
+    if len(args) != 1 or not isinstance(args[0], exp.Literal) or not args[0].is_string:
+        raise errors.invalid_value("expected one string argument")
+    return args[0].this
 
 
 def client_version_info() -> str:

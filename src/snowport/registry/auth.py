@@ -1,0 +1,124 @@
+"""Registry authentication: the Docker token flow and Basic credentials, mapped to privileges.
+
+`docker login` meets a Bearer challenge, then asks `/v2/token` with Basic credentials (a user's
+password, or `0sessiontoken` with the JSON `{"token": ...}` the snow CLI issues). The answer is
+a short-lived JWT whose `access` claims list, per repository, only the actions the user's roles
+allow: pull needs READ (or WRITE, OWNERSHIP, SERVICE READ), push needs WRITE or OWNERSHIP.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from dataclasses import dataclass, field
+
+import jwt
+
+from snowport.errors import SnowflakeError
+from snowport.registry.errors import RegistryError
+from snowport.security.sessions import Session
+
+TOKEN_TTL = 300
+PULL_PRIVILEGES = ("READ", "WRITE", "SERVICE READ", "SERVICE WRITE")
+PUSH_PRIVILEGES = ("WRITE", "SERVICE WRITE")
+
+
+@dataclass
+class Principal:
+    """Who is calling and the session-like identity privileges are evaluated for."""
+
+    user: str
+    session: Session
+    access: dict[str, set[str]] | None = None  # from a bearer token: repo -> actions; None = evaluate live
+    scopes: list[str] = field(default_factory=list)
+
+
+def basic_credentials(header: str) -> tuple[str, str] | None:
+    if not header.startswith("Basic "):
+        return None
+    try:
+        user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return user, password
+
+
+class RegistryAuth:
+    def __init__(self, core, key: bytes) -> None:
+        self.core = core
+        self._key = key
+
+    def principal_from_basic(self, user: str, password: str) -> Principal:
+        """A password login, or `0sessiontoken` with a session token (snow spcs image-registry)."""
+        core = self.core
+        if user == "0sessiontoken":
+            try:
+                token = json.loads(password)["token"]
+            except (ValueError, KeyError, TypeError):
+                token = password
+            try:
+                session = core.sessions.by_token(token)
+            except SnowflakeError:
+                raise RegistryError("UNAUTHORIZED", "authentication required") from None
+            return Principal(session.user, session)
+        try:
+            user_name, role = core.authenticate(user, password, None)
+        except SnowflakeError:
+            raise RegistryError("UNAUTHORIZED", "authentication required") from None
+        return Principal(user_name, self._identity(user_name, role))
+
+    def _identity(self, user_name: str, role: str | None) -> Session:
+        user = self.core.catalog.get("USER", user_name)
+        default_role = role or (user.props.get("default_role") if user else None) or "PUBLIC"
+        return Session(id=0, user=user_name, role=default_role, secondary_roles="ALL")
+
+    def issue(self, principal: Principal, scopes: list[str], repo_of) -> dict:
+        """A bearer token granting, per requested scope, the actions the user's roles allow."""
+        access = []
+        for scope in scopes:
+            parts = scope.split(":")
+            if len(parts) != 3 or parts[0] != "repository":
+                continue
+            name, actions = parts[1], [a for a in parts[2].split(",") if a]
+            allowed = self.allowed_actions(principal.session, repo_of(name), set(actions))
+            access.append({"type": "repository", "name": name, "actions": sorted(allowed)})
+        now = int(time.time())
+        token = jwt.encode({"sub": principal.user, "role": principal.session.role, "access": access, "iat": now,
+                            "exp": now + TOKEN_TTL, "aud": "snowport-registry"}, self._key, algorithm="HS256")
+        issued = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
+        return {"token": token, "access_token": token, "expires_in": TOKEN_TTL, "issued_at": issued}
+
+    def principal_from_bearer(self, token: str) -> Principal:
+        try:
+            claims = jwt.decode(token, self._key, algorithms=["HS256"], audience="snowport-registry")
+        except jwt.PyJWTError:
+            raise RegistryError("UNAUTHORIZED", "authentication required") from None
+        access: dict[str, set[str]] = {}
+        for entry in claims.get("access", []):
+            access.setdefault(entry["name"], set()).update(entry.get("actions", []))
+        return Principal(claims["sub"], self._identity(claims["sub"], claims.get("role")), access)
+
+    def allowed_actions(self, session: Session, repo_obj, wanted: set[str]) -> set[str]:
+        if repo_obj is None:
+            return set()
+        auth = self.core.auth
+        allowed = set()
+        if auth.has(session, repo_obj, PULL_PRIVILEGES):
+            allowed |= {"pull"}
+        if auth.has(session, repo_obj, PUSH_PRIVILEGES):
+            allowed |= {"push", "pull"}
+        if auth.owns(session, repo_obj):
+            allowed |= {"push", "pull", "delete"}
+        if "*" in wanted:
+            wanted = {"pull", "push", "delete"}
+        return allowed & wanted
+
+    def permits(self, principal: Principal, name: str, action: str, repo_obj) -> bool:
+        if principal.access is not None:
+            granted = principal.access.get(name, set())
+            if action in granted:
+                return True
+            # a token scoped to one image name also covers the repository's catalog-level checks
+            return False
+        return action in self.allowed_actions(principal.session, repo_obj, {action})
