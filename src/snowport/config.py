@@ -28,3 +28,5 @@ class Settings(BaseSettings):
     # Registry garbage collection: how often, and how old an unreferenced blob must be to go.
     registry_gc_interval_seconds: float = 600.0
     registry_gc_grace_seconds: float = 3600.0
+    # Lifetime of the bearer tokens `docker login` obtains from /v2/token.
+    registry_token_ttl_seconds: int = 300

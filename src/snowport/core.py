@@ -36,6 +36,8 @@ from snowport.stages.storage import StageStore
 from snowport.stages.tokens import FileGrant, UrlSigner
 
 log = logging.getLogger("snowport.core")
+# Schemas of the read-only SNOWFLAKE database; IMAGES is where the snow CLI looks for the registry URL.
+SYSTEM_SCHEMAS = ("ACCOUNT_USAGE", "INFORMATION_SCHEMA", "IMAGES")
 BAD_LOGIN = SnowflakeError(390100, "28000", "Incorrect username or password was specified.")
 
 
@@ -155,6 +157,7 @@ class Snowport:
         self.warehouses = Warehouses(self.catalog)
         self.generated_password: str | None = None
         self._bootstrap()
+        self._ensure_system_schemas()
         key = self.catalog.get_meta("oauth_key")
         if key is None:
             key = secrets.token_hex(32)
@@ -207,10 +210,14 @@ class Snowport:
             CatalogObject(kind="DATABASE", name="SNOWFLAKE", owner="", props={"system": True},
                           comment="Snowflake-provided database (read-only)")
         )
-        for schema in ("ACCOUNT_USAGE", "INFORMATION_SCHEMA"):
-            self.catalog.create(CatalogObject(kind="SCHEMA", name=schema, database="SNOWFLAKE", owner=""))
         self.catalog.grant(Grant("IMPORTED PRIVILEGES", snowflake_db.id, "ROLE", "ACCOUNTADMIN"))
         self.catalog.set_meta("bootstrapped", "1")
+
+    def _ensure_system_schemas(self) -> None:
+        """The SNOWFLAKE database's schemas (idempotent: data dirs from older versions gain new ones)."""
+        for schema in SYSTEM_SCHEMAS:
+            if self.catalog.get("SCHEMA", schema, "SNOWFLAKE") is None:
+                self.catalog.create(CatalogObject(kind="SCHEMA", name=schema, database="SNOWFLAKE", owner=""))
 
     # ---- sessions -------------------------------------------------------------------------
     def authenticate(self, login_name: str, password: str | None, oauth_token: str | None) -> tuple[str, str | None]:

@@ -84,10 +84,11 @@ class RegistryAuth:
             allowed = self.allowed_actions(principal.session, repo_of(name), set(actions))
             access.append({"type": "repository", "name": name, "actions": sorted(allowed)})
         now = int(time.time())
+        ttl = int(getattr(self.core.settings, "registry_token_ttl_seconds", TOKEN_TTL))
         token = jwt.encode({"sub": principal.user, "role": principal.session.role, "access": access, "iat": now,
-                            "exp": now + TOKEN_TTL, "aud": "snowport-registry"}, self._key, algorithm="HS256")
+                            "exp": now + ttl, "aud": "snowport-registry"}, self._key, algorithm="HS256")
         issued = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
-        return {"token": token, "access_token": token, "expires_in": TOKEN_TTL, "issued_at": issued}
+        return {"token": token, "access_token": token, "expires_in": ttl, "issued_at": issued}
 
     def principal_from_bearer(self, token: str) -> Principal:
         try:
@@ -103,6 +104,12 @@ class RegistryAuth:
         if repo_obj is None:
             return set()
         auth = self.core.auth
+        catalog = self.core.catalog
+        db = catalog.get("DATABASE", repo_obj.database)
+        schema = catalog.get("SCHEMA", repo_obj.schema, repo_obj.database)
+        if db is None or schema is None or not auth.has(session, db, ("USAGE",)) or not auth.has(
+                session, schema, ("USAGE",)):
+            return set()  # like every schema object: the parents must be usable too
         allowed = set()
         if auth.has(session, repo_obj, PULL_PRIVILEGES):
             allowed |= {"pull"}

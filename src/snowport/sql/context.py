@@ -64,8 +64,10 @@ class Ctx:
         return db
 
     def visible_schema(self, database: str, schema: str) -> CatalogObject:
-        self.visible_database(database)
+        db = self.visible_database(database)
         sch = self.catalog.get("SCHEMA", schema, database)
+        if sch is not None and db.props.get("system"):
+            return sch  # IMPORTED PRIVILEGES on the SNOWFLAKE database reach all its schemas
         if sch is None or not self.auth.can_see(self.session, sch):
             raise errors.does_not_exist("Schema", display(database, schema))
         return sch

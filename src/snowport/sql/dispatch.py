@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import sqlglot
@@ -602,7 +603,22 @@ def _copy(ctx: Ctx, p: Parser, _d: bool) -> Result:
     return copy.execute(ctx, p.sql, lambda query: _table_sql(ctx, query, None, False))
 
 
+_CALL = re.compile(r"^\s*CALL\s+(?P<name>[A-Za-z_][\w$]*(?:\.[A-Za-z_][\w$]*)*)\s*\((?P<args>.*)\)\s*;?\s*$",
+                   re.I | re.S)
+
+
+def _call(ctx: Ctx, p: Parser, describe_only: bool) -> Result:
+    """CALL f(args): Snowflake's system functions answer one row in a column named after the function."""
+    m = _CALL.match(p.sql)
+    if m is None:
+        raise errors.syntax_error(1, 0, "CALL")
+    name = m.group("name").split(".")[-1].upper()
+    expression = _parse(f"SELECT {m.group('name')}({m.group('args')}) AS \"{name}\"")
+    return _table_sql(ctx, expression.sql(dialect="snowflake"), None, describe_only)
+
+
 _OWN = {
+    "CALL": _call,
     "COPY": _copy,
     "LIST": _list,
     "LS": _list,

@@ -112,4 +112,4 @@ def list_images(ctx: Ctx, path: str) -> str:
     if len(parts) != 3:
         raise errors.invalid_value(f"Invalid repository path '{path}'. Expected '/<db>/<schema>/<repository>'.")
     repo = readable(ctx, [normalize(p) for p in parts])
-    return json.dumps({"images": ctx.core.registry.image_names(f"repo-{repo.id}")})
+    return json.dumps({"images": ctx.core.registry.image_names(f"repo-{repo.id}")}, separators=(",", ":"))
