@@ -190,3 +190,48 @@ def test_bad_names_and_unknown_repositories(api):
     r = api.get("/v2/oci_db/public/no_such_repo/app/tags/list")
     assert r.status_code in (403, 404)
     assert api.get("/v2/oci_db/public/repo_a/app/blobs/sha256:abc").json()["errors"][0]["code"] == "DIGEST_INVALID"
+
+
+def test_concurrent_pushes_of_the_same_layer(api):
+    from concurrent.futures import ThreadPoolExecutor
+
+    data = b"shared layer " * 200_000
+    digest = sha256(data)
+
+    def push(_i: int) -> int:
+        location = api.post(f"/v2/{A}/blobs/uploads/").headers["location"]
+        api.patch(location, content=data)
+        return api.put(location, params={"digest": digest}).status_code
+
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(push, range(4))) == [201] * 4
+    assert hashlib.sha256(api.get(f"/v2/{A}/blobs/{digest}").content).hexdigest() == digest[7:]
+
+
+def test_garbage_collection_online(tmp_path):
+    import time
+
+    from conftest import start_server
+
+    server = start_server(tmp_path / "data", SNOWPORT_REGISTRY_GC_INTERVAL_SECONDS="0.5",
+                          SNOWPORT_REGISTRY_GC_GRACE_SECONDS="0")
+    try:
+        cur = server.connect().cursor()
+        cur.execute("CREATE DATABASE GC_DB")
+        cur.execute("CREATE IMAGE REPOSITORY KEEP")
+        cur.execute("CREATE IMAGE REPOSITORY GONE")
+        with httpx.Client(base_url=server.url, auth=httpx.BasicAuth("admin", ADMIN_PASSWORD)) as client:
+            kept = _push_blob(client, "gc_db/public/keep/app", b"kept")
+            dropped = _push_blob(client, "gc_db/public/gone/app", b"dropped")
+            blobs = server.data_dir / "registry" / "blobs" / "sha256"
+            cur.execute("DROP IMAGE REPOSITORY GONE")
+            deadline = time.time() + 10
+            while (blobs / dropped[7:9] / dropped[7:]).exists() and time.time() < deadline:
+                # pushes keep going while the collector runs; what they finish stays
+                _push_blob(client, "gc_db/public/keep/app", f"live {time.time()}".encode())
+                time.sleep(0.1)
+            assert not (blobs / dropped[7:9] / dropped[7:]).exists()
+            assert (blobs / kept[7:9] / kept[7:]).exists()
+            assert client.get(f"/v2/gc_db/public/keep/app/blobs/{kept}").content == b"kept"
+    finally:
+        server.stop()
