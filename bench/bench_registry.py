@@ -88,6 +88,8 @@ def main() -> None:
         size_mb = args.layers * args.layer_mb
 
         sp_port, dist_port = free_port(), free_port()
+        targets = {"snowport": f"127.0.0.1:{sp_port}/bench_db/public/bench_repo/big",
+                   "distribution": f"127.0.0.1:{dist_port}/bench/big"}
         snowport = subprocess.Popen([sys.executable, "-m", "snowport", "up", "--port", str(sp_port), "--data-dir",
                                      str(work / "snowport")], env=dict(env, SNOWPORT_ADMIN_PASSWORD=PASSWORD),
                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -105,8 +107,6 @@ def main() -> None:
             conn.close()
             subprocess.run(["docker", "login", f"127.0.0.1:{sp_port}", "-u", "admin", "--password-stdin"],
                            input=PASSWORD, env=env, check=True, capture_output=True, text=True)
-            targets = {"snowport": f"127.0.0.1:{sp_port}/bench_db/public/bench_repo/big",
-                       "distribution": f"127.0.0.1:{dist_port}/bench/big"}
             push: dict[str, list[float]] = {k: [] for k in targets}
             pull: dict[str, list[float]] = {k: [] for k in targets}
             for i in range(args.repeats):
@@ -126,7 +126,8 @@ def main() -> None:
             for proc in (snowport, distribution):
                 proc.terminate()
                 proc.wait(30)
-            subprocess.run(["docker", "rmi", source], capture_output=True)
+            leftovers = [f"{t}:r{i}" for t in targets.values() for i in range(args.repeats)]
+            subprocess.run(["docker", "rmi", "-f", source, *leftovers], capture_output=True)
             shutil.rmtree(work / "snowport", ignore_errors=True)
 
     med = {kind: {k: statistics.median(v) for k, v in d.items()} for kind, d in (("push", push), ("pull", pull))}

@@ -50,3 +50,14 @@ def build_app_image(workdir: Path, tag: str, config: Path, big_mb: int = 0) -> s
     )
     docker("build", "-q", "-t", tag, str(workdir), config=config)
     return f"hello from {token}"
+
+
+def remove_test_images() -> None:
+    """Drop what the tests tagged and built (everything but the cached base image)."""
+    listing = subprocess.run(["docker", "images", "--format", "{{.Repository}}:{{.Tag}}"], capture_output=True,
+                             text=True).stdout.split()
+    doomed = [ref for ref in listing if ref.startswith("127.0.0.1:")
+              or (ref.startswith("snowport-test/") and ref != BASE_IMAGE)]
+    if doomed:
+        subprocess.run(["docker", "rmi", "-f", *doomed], capture_output=True)
+    subprocess.run(["docker", "image", "prune", "-f"], capture_output=True)

@@ -12,9 +12,15 @@ import time
 
 import httpx
 import pytest
-from registry_helpers import build_app_image, docker, ensure_base_image, ensure_engine
+from registry_helpers import build_app_image, docker, ensure_base_image, ensure_engine, remove_test_images
 
 from conftest import ADMIN_PASSWORD, new_user_with_role, start_server
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _clean_images():
+    yield
+    remove_test_images()
 
 
 @pytest.fixture(scope="module")
