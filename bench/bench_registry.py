@@ -44,7 +44,7 @@ def wait_port(port: int, proc: subprocess.Popen) -> None:
     deadline = time.time() + 30
     while time.time() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {proc.stderr.read().decode() if proc.stderr else ''}")
+            raise RuntimeError(f"server exited with {proc.returncode}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return
@@ -92,11 +92,12 @@ def main() -> None:
                    "distribution": f"127.0.0.1:{dist_port}/bench/big"}
         snowport = subprocess.Popen([sys.executable, "-m", "snowport", "up", "--port", str(sp_port), "--data-dir",
                                      str(work / "snowport")], env=dict(env, SNOWPORT_ADMIN_PASSWORD=PASSWORD),
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                    stdout=subprocess.DEVNULL, stderr=open(work / "snowport.log", "wb"))
         (work / "dist.yml").write_text(f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {work / 'dist'}\n"
                                        f"http:\n  addr: 127.0.0.1:{dist_port}\n")
+        # Distribution logs every request; an unread pipe would fill and stall it, so log to a file.
         distribution = subprocess.Popen(["docker-registry", "serve", str(work / "dist.yml")],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                        stdout=subprocess.DEVNULL, stderr=open(work / "dist.log", "wb"))
         try:
             wait_port(sp_port, snowport)
             wait_port(dist_port, distribution)

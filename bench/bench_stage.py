@@ -38,8 +38,9 @@ def free_port() -> int:
 def start_snowport(data_dir: Path) -> tuple[subprocess.Popen, int]:
     port = free_port()
     env = dict(os.environ, SNOWPORT_ADMIN_PASSWORD=PASSWORD)
+    log = open(data_dir.parent / "snowport.log", "wb")  # a file, not a pipe nobody reads (it would fill and stall)
     proc = subprocess.Popen([sys.executable, "-m", "snowport", "up", "--port", str(port), "--data-dir", str(data_dir)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            env=env, stdout=subprocess.DEVNULL, stderr=log)
     deadline = time.time() + 30
     while time.time() < deadline:
         try:
@@ -48,7 +49,7 @@ def start_snowport(data_dir: Path) -> tuple[subprocess.Popen, int]:
         except OSError:
             time.sleep(0.1)
     proc.kill()
-    raise RuntimeError(proc.stderr.read().decode() if proc.stderr else "snowport did not start")
+    raise RuntimeError("snowport did not start; see " + log.name)
 
 
 def timed(fn) -> float:

@@ -126,3 +126,26 @@ def test_warehouse_rename_and_describe(cur):
     row = _rows(cur, "SHOW WAREHOUSES LIKE 'WH_LIFE2'")[0]
     assert (row["size"], row["comment"], row["is_current"]) == ("Medium", "x", "Y")
     cur.execute("DROP WAREHOUSE wh_life2")
+
+
+def test_role_grants_are_idempotent_and_cycles_refused(cur):
+    cur.execute("CREATE OR REPLACE ROLE r_idem")
+    cur.execute("GRANT ROLE r_idem TO ROLE SYSADMIN")
+    cur.execute("GRANT ROLE r_idem TO ROLE SYSADMIN")  # again: no error
+    cur.execute("GRANT ROLE r_idem TO ROLE ACCOUNTADMIN")  # already inherited through SYSADMIN: still fine
+    with pytest.raises(ProgrammingError):
+        cur.execute("GRANT ROLE r_idem TO ROLE r_idem")
+    with pytest.raises(ProgrammingError):
+        cur.execute("GRANT ROLE SYSADMIN TO ROLE r_idem")
+    cur.execute("DROP ROLE r_idem")
+
+
+def test_alter_current_warehouse_without_a_name(cur):
+    cur.execute("CREATE OR REPLACE WAREHOUSE suspend AUTO_RESUME = FALSE")  # a warehouse named like the action
+    cur.execute("ALTER WAREHOUSE suspend SUSPEND")
+    assert _rows(cur, "SHOW WAREHOUSES LIKE 'SUSPEND'")[0]["state"] == "SUSPENDED"
+    cur.execute("ALTER WAREHOUSE RESUME")  # the current one
+    assert _rows(cur, "SHOW WAREHOUSES LIKE 'SUSPEND'")[0]["state"] == "STARTED"
+    cur.execute("ALTER WAREHOUSE SET COMMENT = 'now'")
+    assert _rows(cur, "SHOW WAREHOUSES LIKE 'SUSPEND'")[0]["comment"] == "now"
+    cur.execute("DROP WAREHOUSE suspend")

@@ -175,3 +175,19 @@ def test_telemetry_and_heartbeat(server, conn):
     r = _post(server, "/telemetry/send", {"logs": []}, token=conn.rest.token)
     assert r.json()["success"] is True
     conn.rest._heartbeat()
+
+
+def test_named_bindings_over_the_wire(server, conn):
+    """Drivers other than Python's (Go, JDBC) send named bindings; the wire accepts them."""
+    body = {"sqlText": "select :greeting || ', ' || :name", "sequenceId": 1,
+            "bindings": {"greeting": {"type": "TEXT", "value": "hello"}, "name": {"type": "TEXT", "value": "x"}}}
+    r = _post(server, "/queries/v1/query-request", body, token=conn.rest.token)
+    assert r.json()["success"] is True, r.json()
+    import base64
+
+    import pyarrow as pa
+
+    data = r.json()["data"]
+    assert data["queryResultFormat"] == "arrow"
+    table = pa.ipc.open_stream(base64.b64decode(data["rowsetBase64"])).read_all()
+    assert table.column(0).to_pylist() == ["hello, x"]

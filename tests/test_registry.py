@@ -155,6 +155,12 @@ def test_snow_registry_token_and_docker_login(server, repo_url, tmp_path):
     url = subprocess.run([_snow(), "spcs", "image-registry", "url"], env=env, capture_output=True, text=True,
                          timeout=120)
     assert url.returncode == 0 and url.stdout.strip() == f"127.0.0.1:{server.port}", url.stderr
+    # `snow spcs image-registry login` runs docker login itself with a fresh session token.
+    config = tmp_path / "docker-snow-login"
+    login = subprocess.run([_snow(), "spcs", "image-registry", "login"], env=dict(env, DOCKER_CONFIG=str(config)),
+                           capture_output=True, text=True, timeout=120)
+    assert login.returncode == 0, login.stderr + login.stdout
+    docker("pull", f"{repo_url}/convert-api:dev", config=config)
 
 
 def test_crash_during_push(tmp_path):
@@ -172,8 +178,8 @@ def test_crash_during_push(tmp_path):
         expected = build_app_image(tmp_path / "build", "snowport-test/big:1", config, big_mb=150)
         docker("tag", "snowport-test/big:1", f"{repo}/big:1", config=config)
         env = dict(os.environ, DOCKER_CONFIG=str(config))
-        push = subprocess.Popen(["docker", "push", f"{repo}/big:1"], env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True)
+        push = subprocess.Popen(["docker", "push", f"{repo}/big:1"], env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
         uploads = data_dir / "registry" / "uploads"
         deadline = time.time() + 120
         while time.time() < deadline and not any(p.stat().st_size > 20_000_000 for p in uploads.glob("*")):

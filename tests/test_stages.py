@@ -229,3 +229,13 @@ def test_snowflake_core_stage_resource(conn, client_dir):
     stage.get("/core/core.yaml", str(out))
     assert (out / "core.yaml").read_text() == SPEC
     shutil.rmtree(out)
+
+
+def test_source_compression_keeps_compressed_files(conn, client_dir):
+    cur = conn.cursor()
+    raw = b"already compressed " * 100
+    src = client_dir / "pre.csv.gz"
+    src.write_bytes(gzip.compress(raw))
+    row = cur.execute(f"PUT file://{src} @specs/pre/ SOURCE_COMPRESSION=GZIP OVERWRITE=TRUE").fetchone()
+    assert (row[1], row[4], row[5], row[6]) == ("pre.csv.gz", "GZIP", "GZIP", "UPLOADED")
+    assert _ls(cur, "@specs/pre/")["specs/pre/pre.csv.gz"] == (src.stat().st_size, _md5(src.read_bytes()))

@@ -39,7 +39,7 @@ API_HEADERS = {"Docker-Distribution-API-Version": "registry/2.0"}
 
 
 class LargeFileResponse(FileResponse):
-    chunk_size = 32 * 1024 * 1024
+    chunk_size = 8 * 1024 * 1024
 
 
 class RegistryApi:

@@ -258,11 +258,10 @@ def _alter(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
     if kind is None:
         return None
     if_exists = p.accept("IF", "EXISTS")
-    if kind == "WAREHOUSE" and p.peek_upper() in ("SUSPEND", "RESUME", "SET", "UNSET", "ABORT") and p.peek(1) is None:
-        name = None
-    elif kind == "WAREHOUSE" and p.peek_upper() in ("SUSPEND", "RESUME", "SET", "UNSET", "ABORT") and \
-            p.peek_upper(1) not in ("", "RENAME") and p.peek(1).token_type != TokenType.DOT:
-        name = None
+    actions = ("SUSPEND", "RESUME", "SET", "UNSET", "ABORT", "RENAME")
+    name_parts: list[str] = []
+    if kind == "WAREHOUSE" and p.peek_upper() in actions and p.peek_upper(1) not in actions:
+        name = None  # ALTER WAREHOUSE SUSPEND: the current warehouse
     else:
         name_parts = p.qualified_name(2 if kind == "SCHEMA" else 1)
         name = name_parts[-1]
@@ -352,7 +351,7 @@ def _grant(ctx: Ctx, p: Parser, _d: bool) -> Result:
         p.expect_end()
         return grants.grant_role(ctx, role, kind, grantee)
     if p.accept("OWNERSHIP", "ON"):
-        securable = _future_or_securable(ctx, p)
+        securable = _securable(p)
         p.expect("TO")
         p.accept("ROLE")
         new_owner = p.identifier()
@@ -370,10 +369,6 @@ def _grant(ctx: Ctx, p: Parser, _d: bool) -> Result:
     option = p.accept("WITH", "GRANT", "OPTION")
     p.expect_end()
     return grants.grant_privileges(ctx, privileges, securable, kind, grantee, option)
-
-
-def _future_or_securable(ctx: Ctx, p: Parser) -> Securable:
-    return _securable(p)
 
 
 def _grant_bulk(ctx: Ctx, p: Parser, privileges: list[str]) -> Result:

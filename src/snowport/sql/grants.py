@@ -163,9 +163,8 @@ def grant_role(ctx: Ctx, role_name: str, grantee_kind: str, grantee: str) -> Res
     role = _role(ctx, role_name)
     if grantee_kind == "ROLE":
         _role(ctx, grantee)
-        if role_name in ctx.auth.closure(grantee) and role_name != grantee or role_name == grantee or grantee in (
-            ctx.auth.closure(role_name) - {"PUBLIC"}
-        ):
+        # A cycle: the grantee already is (or inherits into) the role being granted.
+        if role_name == grantee or grantee in ctx.auth.closure(role_name) - {"PUBLIC"}:
             raise errors.SnowflakeError(
                 3010, "42501",
                 f"SQL execution error:\nGranting role '{role_name}' to role '{grantee}' would create a cycle.",

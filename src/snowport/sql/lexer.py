@@ -167,7 +167,7 @@ class Parser:
             if s.token_type not in _STRING_TYPES:
                 raise self.error(s)
             self.expect_punct(TokenType.R_PAREN)
-            return normalize(s.text) if not s.text.startswith('"') else normalize(s.text)
+            return normalize(s.text)
         self.i += 1
         return t.text.upper()
 
