@@ -181,9 +181,19 @@ def test_crash_during_push(tmp_path):
         push = subprocess.Popen(["docker", "push", f"{repo}/big:1"], env=env, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
         uploads = data_dir / "registry" / "uploads"
+
+        def big_upload_in_progress() -> bool:
+            for p in uploads.glob("*"):
+                try:
+                    if p.stat().st_size > 20_000_000:
+                        return True
+                except FileNotFoundError:  # finished (renamed into the blob store) meanwhile
+                    pass
+            return False
+
         deadline = time.time() + 120
-        while time.time() < deadline and not any(p.stat().st_size > 20_000_000 for p in uploads.glob("*")):
-            time.sleep(0.05)
+        while time.time() < deadline and not big_upload_in_progress():
+            time.sleep(0.02)
         os.kill(server.proc.pid, signal.SIGKILL)
         server.proc.wait()
         push.wait(120)

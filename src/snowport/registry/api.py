@@ -247,12 +247,12 @@ class RegistryApi:
                     if len(buffer) >= WRITE_BUFFER:
                         if pending is not None:
                             await pending
-                        pending = loop.run_in_executor(None, self.store.append, upload, bytes(buffer), f)
+                        pending = loop.run_in_executor(None, self.store.append, upload, buffer, f)
                         buffer = bytearray()
                 if pending is not None:
                     await pending
                 if buffer:
-                    self.store.append(upload, bytes(buffer), f)
+                    self.store.append(upload, buffer, f)
 
     # ---- manifests -------------------------------------------------------------------------------
     async def _manifest(self, request: Request, name: str, ref: str) -> Response:

@@ -121,14 +121,14 @@ class StageStore:
                         if pending is not None:
                             await pending
                         size += len(buffer)
-                        pending = loop.run_in_executor(self._writer, f.write, bytes(buffer))
-                        buffer.clear()
+                        pending = loop.run_in_executor(self._writer, f.write, buffer)
+                        buffer = bytearray()  # the full one goes to the writer as is: no copy
                 if pending is not None:
                     await pending
                     pending = None
                 if buffer:
                     size += len(buffer)
-                    await loop.run_in_executor(self._writer, f.write, bytes(buffer))
+                    await loop.run_in_executor(self._writer, f.write, buffer)
             stored = await loop.run_in_executor(self._writer, self._commit, key, rel, tmp, target, size, "",
                                                 overwrite)
             if stored is not None:
