@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -107,3 +109,18 @@ def test_query_staged_files(cur, tmp_path):
     assert cur.execute("SELECT count(*) FROM @loads/q/people.csv.gz t WHERE t.$2 LIKE '%n%'").fetchone() == (1,)
     cur.execute("CREATE OR REPLACE TABLE PEOPLE AS SELECT $1::INT AS ID, $2::VARCHAR AS NAME FROM @loads/q/")
     assert cur.execute("SELECT count(*) FROM PEOPLE").fetchone() == (3,)
+
+
+def test_json_load(cur, tmp_path):
+    f = tmp_path / "events.json"
+    f.write_text("\n".join(json.dumps({"id": i, "kind": "click" if i % 2 else "view", "meta": {"n": i}})
+                           for i in range(6)) + "\n")
+    cur.execute(f"PUT file://{f} @loads/json/ AUTO_COMPRESS=TRUE")
+    cur.execute("CREATE OR REPLACE TABLE EVENTS (ID NUMBER, KIND VARCHAR)")
+    row = cur.execute("COPY INTO EVENTS FROM @loads/json/ FILE_FORMAT = (TYPE = JSON) "
+                      "MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE").fetchone()
+    assert (row[1], row[3]) == ("LOADED", 6)
+    assert cur.execute("SELECT count(*) FROM EVENTS WHERE KIND = 'click'").fetchone() == (3,)
+    cur.execute("CREATE OR REPLACE TABLE RAW_EVENTS (V VARIANT)")
+    cur.execute("COPY INTO RAW_EVENTS FROM @loads/json/ FILE_FORMAT = (TYPE = JSON)")
+    assert cur.execute("SELECT V:meta.n::INT FROM RAW_EVENTS ORDER BY 1 DESC LIMIT 1").fetchone() == (5,)

@@ -28,7 +28,7 @@ def repo_url(server, admin, tutorial):
     ensure_engine()
     ensure_base_image()
     cur = server.connect(role="CONTAINER_USER_ROLE", database="CONTAINER_HOL_DB", schema="PUBLIC").cursor()
-    cur.execute("CREATE IMAGE REPOSITORY IF NOT EXISTS CONTAINER_HOL_DB.PUBLIC.IMAGE_REPO")
+    cur.execute("CREATE IMAGE REPOSITORY IF NOT EXISTS CONTAINER_HOL_DB.PUBLIC.IMAGE_REPO")  # as the tutorial
     cur.execute("SHOW IMAGE REPOSITORIES IN SCHEMA CONTAINER_HOL_DB.PUBLIC")
     names = [d.name for d in cur.description]
     row = dict(zip(names, cur.fetchone(), strict=True))

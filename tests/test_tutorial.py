@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 
-from conftest import TUTORIAL_SETUP, WEATHER_ROWS, WEATHER_SQL, start_server
+from conftest import TUTORIAL_REGISTRY_SETUP, TUTORIAL_SETUP, WEATHER_ROWS, WEATHER_SQL, start_server
 
 
 def _one(cur, sql):
@@ -52,6 +52,15 @@ def test_tutorial_setup_and_restart(tmp_path):
             ("CONTAINER_HOL_WH", "STARTED", "X-Small", "120", "true", "CONTAINER_USER_ROLE")]
         schemas = {s["name"] for s in _show(cur, "SHOW SCHEMAS IN DATABASE CONTAINER_HOL_DB")}
         assert schemas == {"PUBLIC", "INFORMATION_SCHEMA"}
+        stages = {s["name"]: s for s in _show(cur, "SHOW STAGES IN SCHEMA CONTAINER_HOL_DB.PUBLIC")}
+        assert set(stages) == {"SPECS", "VOLUMES"}
+        assert (stages["VOLUMES"]["directory_enabled"], stages["SPECS"]["owner"]) == ("Y", "CONTAINER_USER_ROLE")
+
+        for sql in TUTORIAL_REGISTRY_SETUP:
+            cur.execute(sql)
+        repos = [(r["name"], r["repository_url"]) for r in _show(cur, "SHOW IMAGE REPOSITORIES IN SCHEMA "
+                                                                     "CONTAINER_HOL_DB.PUBLIC")]
+        assert repos == [("IMAGE_REPO", f"127.0.0.1:{server.port}/container_hol_db/public/image_repo")]
 
         for sql in WEATHER_SQL:
             cur.execute(sql)
