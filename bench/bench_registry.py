@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,31 +25,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "bench"))
 os.environ["SNOWFLAKE_DISABLE_PLATFORM_DETECTION"] = "true"
 
 import snowflake.connector  # noqa: E402
+from _servers import free_port, start_snowport, wait_for_port  # noqa: E402
 from registry_helpers import BASE_IMAGE, ensure_base_image, ensure_engine  # noqa: E402
 
 PASSWORD = "benchpw"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port: int, proc: subprocess.Popen) -> None:
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("server did not start")
 
 
 def docker(*args: str, env: dict) -> str:
@@ -87,20 +69,17 @@ def main() -> None:
         docker("build", "-q", "-t", source, str(build), env=env)
         size_mb = args.layers * args.layer_mb
 
-        sp_port, dist_port = free_port(), free_port()
+        dist_port = free_port()
+        snowport, sp_port = start_snowport(work / "snowport", PASSWORD, env={"DOCKER_CONFIG": env["DOCKER_CONFIG"]})
         targets = {"snowport": f"127.0.0.1:{sp_port}/bench_db/public/bench_repo/big",
                    "distribution": f"127.0.0.1:{dist_port}/bench/big"}
-        snowport = subprocess.Popen([sys.executable, "-m", "snowport", "up", "--port", str(sp_port), "--data-dir",
-                                     str(work / "snowport")], env=dict(env, SNOWPORT_ADMIN_PASSWORD=PASSWORD),
-                                    stdout=subprocess.DEVNULL, stderr=open(work / "snowport.log", "wb"))
         (work / "dist.yml").write_text(f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {work / 'dist'}\n"
                                        f"http:\n  addr: 127.0.0.1:{dist_port}\n")
         # Distribution logs every request; an unread pipe would fill and stall it, so log to a file.
         distribution = subprocess.Popen(["docker-registry", "serve", str(work / "dist.yml")],
                                         stdout=subprocess.DEVNULL, stderr=open(work / "dist.log", "wb"))
         try:
-            wait_port(sp_port, snowport)
-            wait_port(dist_port, distribution)
+            wait_for_port(dist_port, distribution)
             conn = snowflake.connector.connect(account="snowport", user="admin", password=PASSWORD,
                                                host="127.0.0.1", port=sp_port, protocol="http")
             conn.cursor().execute("CREATE DATABASE BENCH_DB")

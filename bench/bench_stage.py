@@ -15,7 +15,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,30 +25,10 @@ from pathlib import Path
 os.environ["SNOWFLAKE_DISABLE_PLATFORM_DETECTION"] = "true"
 import snowflake.connector  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _servers import start_snowport  # noqa: E402
+
 PASSWORD = "benchpw"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_snowport(data_dir: Path) -> tuple[subprocess.Popen, int]:
-    port = free_port()
-    env = dict(os.environ, SNOWPORT_ADMIN_PASSWORD=PASSWORD)
-    log = open(data_dir.parent / "snowport.log", "wb")  # a file, not a pipe nobody reads (it would fill and stall)
-    proc = subprocess.Popen([sys.executable, "-m", "snowport", "up", "--port", str(port), "--data-dir", str(data_dir)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=log)
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return proc, port
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("snowport did not start; see " + log.name)
 
 
 def timed(fn) -> float:
@@ -72,7 +51,7 @@ def main() -> None:
         with open(src, "wb") as f:  # incompressible data, written in 64 MB pieces
             for _ in range(0, size, 64 << 20):
                 f.write(os.urandom(min(64 << 20, size)))
-        proc, port = start_snowport(work / "server")
+        proc, port = start_snowport(work / "server", PASSWORD)
         try:
             conn = snowflake.connector.connect(account="snowport", user="admin", password=PASSWORD,
                                                host="127.0.0.1", port=port, protocol="http", network_timeout=600)

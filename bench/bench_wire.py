@@ -34,7 +34,6 @@ import argparse
 import contextlib
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -49,6 +48,9 @@ from typing import Any
 os.environ["SNOWFLAKE_DISABLE_PLATFORM_DETECTION"] = "true"
 
 import snowflake.connector  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _servers import free_port, wait_for_port  # noqa: E402
 
 BIN = Path(sys.executable).parent
 ADMIN_PASSWORD = "benchpw"
@@ -75,23 +77,6 @@ class Server:
     env: dict[str, str]
     connect: Callable[[int], Any]  # port -> connection
     setup: list[str] = field(default_factory=list)  # statements run once after login
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port: int, proc: subprocess.Popen, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with code {proc.returncode} before accepting connections")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return
-        time.sleep(0.1)
-    raise RuntimeError(f"server did not accept connections on port {port} within {timeout:.0f}s")
 
 
 @contextlib.contextmanager

@@ -436,6 +436,16 @@ def _like(p: Parser) -> str | None:
     return p.string() if p.accept("LIKE") else None
 
 
+def _in_scope(p: Parser) -> tuple[str | None, list[str]]:
+    """`IN ACCOUNT | IN DATABASE [d] | IN SCHEMA [s] | IN s` of a SHOW: (kind or AUTO, name parts)."""
+    if not p.accept("IN"):
+        return None, []
+    in_kind = p.accept_any("ACCOUNT", "DATABASE", "SCHEMA") or "AUTO"
+    in_parts = p.qualified_name(2) if in_kind != "ACCOUNT" and not p.at_end() and p.peek_upper() not in (
+        "STARTS", "LIMIT") else []
+    return in_kind, in_parts
+
+
 def _show(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
     p.expect("SHOW")
     p.accept("TERSE")
@@ -443,11 +453,7 @@ def _show(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
         return _show_grants(ctx, p)
     if p.accept("IMAGE", "REPOSITORIES"):
         like = _like(p)
-        in_kind, in_parts = None, []
-        if p.accept("IN"):
-            in_kind = p.accept_any("ACCOUNT", "DATABASE", "SCHEMA") or "AUTO"
-            if in_kind != "ACCOUNT" and not p.at_end():
-                in_parts = p.qualified_name(2)
+        in_kind, in_parts = _in_scope(p)
         p.expect_end()
         database, schema = _show_scope(ctx, in_kind, in_parts, "SHOW IMAGE REPOSITORIES")
         return image_repositories.show(ctx, like, database, schema)
@@ -464,11 +470,7 @@ def _show(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
             return None
         raise errors.unsupported(f"SHOW {p.peek_upper()}")
     like = _like(p)
-    in_kind, in_parts = None, []
-    if p.accept("IN"):
-        in_kind = p.accept_any("ACCOUNT", "DATABASE", "SCHEMA") or "AUTO"
-        if in_kind != "ACCOUNT" and not p.at_end():
-            in_parts = p.qualified_name(2)
+    in_kind, in_parts = _in_scope(p)
     p.accept("STARTS", "WITH") and p.string()
     if p.accept("LIMIT"):
         p.value()

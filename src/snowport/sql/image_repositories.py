@@ -9,6 +9,7 @@ from typing import Any
 from snowport import errors
 from snowport.catalog.store import CatalogObject
 from snowport.names import display, normalize
+from snowport.sql import schema_objects
 from snowport.sql.context import Ctx
 from snowport.sql.result import SHOW, Result, column, status
 from snowport.sql.showing import like_matcher, owner_role_type
@@ -53,17 +54,8 @@ def create(ctx: Ctx, parts: list[str], props: dict[str, Any], or_replace: bool, 
 
 
 def drop(ctx: Ctx, parts: list[str], if_exists: bool) -> Result:
-    database, schema, name = ctx.object_in_schema(parts, "DROP IMAGE REPOSITORY")
-    repo = ctx.catalog.get(KIND, name, database, schema)
-    if repo is None or not ctx.auth.can_see(ctx.session, repo):
-        if if_exists:
-            return status(f"Drop statement executed successfully ({name} already dropped).")
-        raise errors.does_not_exist("Image Repository", display(database, schema, name))
-    if not ctx.auth.owns(ctx.session, repo):
-        raise errors.insufficient_privileges("image repository", display(database, schema, name))
-    ctx.catalog.drop(repo)
-    ctx.core.registry.drop_repository(f"repo-{repo.id}")
-    return status(f"{name} successfully dropped.")
+    return schema_objects.drop(ctx, KIND, parts, if_exists,
+                               lambda repo: ctx.core.registry.drop_repository(f"repo-{repo.id}"))
 
 
 COLUMNS = ("created_on name database_name schema_name repository_url owner owner_role_type comment encryption "

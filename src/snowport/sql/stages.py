@@ -18,6 +18,7 @@ import pyarrow as pa
 from snowport import errors
 from snowport.catalog.store import CatalogObject
 from snowport.names import display
+from snowport.sql import schema_objects
 from snowport.sql.context import Ctx
 from snowport.sql.result import DESCRIBE, SHOW, Result, column, status, success
 from snowport.sql.showing import like_matcher, owner_role_type
@@ -137,17 +138,7 @@ def create_stage(ctx: Ctx, parts: list[str], props: dict[str, Any], or_replace: 
 
 
 def drop_stage(ctx: Ctx, parts: list[str], if_exists: bool) -> Result:
-    database, schema, name = ctx.object_in_schema(parts, "DROP STAGE")
-    stage = ctx.catalog.get("STAGE", name, database, schema)
-    if stage is None or not ctx.auth.can_see(ctx.session, stage):
-        if if_exists:
-            return status(f"Drop statement executed successfully ({name} already dropped).")
-        raise errors.does_not_exist("Stage", display(database, schema, name))
-    if not ctx.auth.owns(ctx.session, stage):
-        raise errors.insufficient_privileges("stage", display(database, schema, name))
-    ctx.catalog.drop(stage)
-    ctx.core.stages.drop(f"stage-{stage.id}")
-    return status(f"{name} successfully dropped.")
+    return schema_objects.drop(ctx, "STAGE", parts, if_exists, lambda stage: ctx.core.stages.drop(f"stage-{stage.id}"))
 
 
 def alter_stage(ctx: Ctx, parts: list[str], action: str, props: dict[str, Any], if_exists: bool) -> Result:

@@ -1,0 +1,42 @@
+"""What the benchmarks share: free ports, waiting for a server, starting `snowport up` with its log in a file."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with code {proc.returncode} before accepting connections")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"server did not accept connections on port {port} within {timeout:.0f}s")
+
+
+def start_snowport(data_dir: Path, password: str, port: int | None = None,
+                   env: dict[str, str] | None = None) -> tuple[subprocess.Popen, int]:
+    """`snowport up` on a free port; its output goes to a file beside the data dir (never an unread pipe,
+    which fills and stalls the server)."""
+    port = port or free_port()
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    log = open(data_dir.parent / f"snowport-{port}.log", "wb")  # noqa: SIM115 - lives as long as the process
+    proc = subprocess.Popen([sys.executable, "-m", "snowport", "up", "--port", str(port), "--data-dir", str(data_dir)],
+                            env={**os.environ, **(env or {}), "SNOWPORT_ADMIN_PASSWORD": password},
+                            stdout=subprocess.DEVNULL, stderr=log)
+    wait_for_port(port, proc)
+    return proc, port
