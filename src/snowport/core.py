@@ -6,6 +6,8 @@ query results; every surface (wire protocol now, REST and console later) calls i
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import re
 import secrets
@@ -38,6 +40,7 @@ from snowport.stages.tokens import FileGrant, UrlSigner
 log = logging.getLogger("snowport.core")
 # Schemas of the read-only SNOWFLAKE database; IMAGES is where the snow CLI looks for the registry URL.
 SYSTEM_SCHEMAS = ("ACCOUNT_USAGE", "INFORMATION_SCHEMA", "IMAGES")
+VERIFIED_CREDENTIALS_TTL = 300.0
 BAD_LOGIN = SnowflakeError(390100, "28000", "Incorrect username or password was specified.")
 
 
@@ -156,6 +159,9 @@ class Snowport:
         self.queries = QueryStore()
         self.warehouses = Warehouses(self.catalog)
         self.generated_password: str | None = None
+        # HMAC(key, password hash + password) of recently verified logins; the key never leaves memory.
+        self._credential_key = secrets.token_bytes(32)
+        self._verified: dict[bytes, float] = {}
         self._bootstrap()
         self._ensure_system_schemas()
         key = self.catalog.get_meta("oauth_key")
@@ -229,11 +235,28 @@ class Snowport:
                 raise OAuthIssuer.INVALID
             return user.name, role
         user = self._user_by_login(login_name)
-        if user is None or password is None or not verify_password(user.props.get("password_hash"), password):
+        if user is None or password is None or not self._password_ok(user, password):
             raise BAD_LOGIN
         if user.props.get("disabled"):
             raise SnowflakeError(390101, "28000", "User access disabled. Contact your local system administrator.")
         return user.name, None
+
+    def _password_ok(self, user: CatalogObject, password: str) -> bool:
+        """argon2 verification, remembered briefly: docker sends the same credentials for every token
+        request of a push or pull, and each full verification costs tens of milliseconds."""
+        stored = user.props.get("password_hash")
+        if not stored:
+            return False
+        key = hmac.new(self._credential_key, f"{stored}\0{password}".encode(), hashlib.sha256).digest()
+        now = time.monotonic()
+        if self._verified.get(key, 0.0) > now:
+            return True
+        if not verify_password(stored, password):
+            return False
+        if len(self._verified) > 10000:
+            self._verified.clear()
+        self._verified[key] = now + VERIFIED_CREDENTIALS_TTL
+        return True
 
     def _user_by_login(self, login_name: str) -> CatalogObject | None:
         wanted = login_name.upper()

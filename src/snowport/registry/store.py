@@ -115,13 +115,14 @@ class RegistryStore:
         return self.blob_root / algorithm / hexdigest[:2] / hexdigest
 
     def blob_size(self, repo: str, digest: str) -> int | None:
-        """Size of a blob the repository may see, else None."""
+        """Size of a blob the repository may see, else None (one indexed query: this is on every pull)."""
         with self._engine.begin() as conn:
-            linked = conn.execute(
-                select(links_t.c.digest).where((links_t.c.repo == repo) & (links_t.c.digest == digest))
+            row = conn.execute(
+                select(blobs_t.c.size)
+                .join(links_t, links_t.c.digest == blobs_t.c.digest)
+                .where((links_t.c.repo == repo) & (blobs_t.c.digest == digest))
             ).first()
-            row = conn.execute(select(blobs_t.c.size).where(blobs_t.c.digest == digest)).first()
-        if linked is None or row is None or not self.blob_path(digest).exists():
+        if row is None or not self.blob_path(digest).exists():
             return None
         return int(row.size)
 
