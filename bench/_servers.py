@@ -40,3 +40,10 @@ def start_snowport(data_dir: Path, password: str, port: int | None = None,
                             stdout=subprocess.DEVNULL, stderr=log)
     wait_for_port(port, proc)
     return proc, port
+
+
+def timed(fn) -> float:
+    """Seconds one call of `fn` takes."""
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start

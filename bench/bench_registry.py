@@ -20,7 +20,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,7 +28,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 os.environ["SNOWFLAKE_DISABLE_PLATFORM_DETECTION"] = "true"
 
 import snowflake.connector  # noqa: E402
-from _servers import free_port, start_snowport, wait_for_port  # noqa: E402
+from _servers import free_port, start_snowport, timed, wait_for_port  # noqa: E402
 from registry_helpers import BASE_IMAGE, ensure_base_image, ensure_engine  # noqa: E402
 
 PASSWORD = "benchpw"
@@ -40,12 +39,6 @@ def docker(*args: str, env: dict) -> str:
     if out.returncode != 0:
         raise RuntimeError(f"docker {' '.join(args)}: {out.stderr}")
     return out.stdout
-
-
-def timed(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
 
 
 def main() -> None:

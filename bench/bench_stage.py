@@ -19,22 +19,15 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 os.environ["SNOWFLAKE_DISABLE_PLATFORM_DETECTION"] = "true"
 import snowflake.connector  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _servers import start_snowport  # noqa: E402
+from _servers import start_snowport, timed  # noqa: E402
 
 PASSWORD = "benchpw"
-
-
-def timed(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
 
 
 def main() -> None:
