@@ -7,18 +7,20 @@ from typing import Any
 
 import sqlglot
 from sqlglot import exp
-from sqlglot.errors import ParseError
+from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import TokenType
 
 from snowport import errors
 from snowport.sql import account, copy, grants, image_repositories, session_commands, stages, tables
 from snowport.sql.context import Ctx
 from snowport.sql.grants import SECURABLE_KINDS, Securable
-from snowport.sql.lexer import Parser
+from snowport.sql.lexer import Parser, tokenize
 from snowport.sql.result import DESCRIBE, SHOW, Result, column, status
 from snowport.stages.locations import is_transfer, parse_stage_command, parse_stage_ref, parse_transfer
 
 ACCOUNT_KINDS = ("USER", "ROLE", "DATABASE", "SCHEMA", "WAREHOUSE")
+# The statement's first word, after any leading comments: enough to route it.
+_FIRST_WORD = re.compile(r"^\s*(?:(?:--[^\n]*(?:\n|$)|/\*.*?\*/)\s*)*([A-Za-z]+)", re.S)
 
 
 def execute(ctx: Ctx, sql: str, params: Any = None, describe_only: bool = False) -> Result:
@@ -26,18 +28,18 @@ def execute(ctx: Ctx, sql: str, params: Any = None, describe_only: bool = False)
     if is_transfer(sql):
         command = parse_transfer(sql)
         return stages.put(ctx, command) if command.kind == "PUT" else stages.get(ctx, command)
-    p = Parser(sql)
-    if p.at_end():
+    m = _FIRST_WORD.match(sql)
+    handler = _OWN.get(m.group(1).upper()) if m else None
+    if m is None and not Parser(sql).tokens:
         raise errors.SnowflakeError(900, "42000", "Empty SQL statement.")
-    first = p.peek_upper()
-    handler = _OWN.get(first)
     if handler is not None:
+        # Only Snowport's own statements are tokenized here; table SQL goes straight to sqlglot (hot path).
+        p = Parser(sql)
         own = handler(ctx, p, describe_only)
         if own is not None:
             if describe_only:
                 own.rows = []
             return own
-        p.i = 0
     return _table_sql(ctx, sql, params, describe_only)
 
 
@@ -45,6 +47,9 @@ def execute(ctx: Ctx, sql: str, params: Any = None, describe_only: bool = False)
 def _parse(sql: str) -> exp.Expr:
     try:
         expression = sqlglot.parse_one(sql, read="snowflake")
+    except TokenError:
+        tokenize(sql)  # raises the syntax error at the unterminated token, as for Snowport's own statements
+        raise
     except ParseError as e:
         err = e.errors[0] if e.errors else {}
         token = str(err.get("highlight") or "").strip() or "<EOF>"
