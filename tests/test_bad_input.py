@@ -116,3 +116,15 @@ def test_random_malformed_statements_never_5xx(server, conn, statement):
 
 def test_server_still_serves_after_fuzzing(conn):
     assert conn.cursor().execute("select count(*) from weather").fetchone() == (10,)
+
+
+def test_reserved_and_unholdable_database_names(conn):
+    cur = conn.cursor()
+    with pytest.raises(ProgrammingError) as info:
+        cur.execute("CREATE DATABASE CREATE")  # a reserved word must be quoted
+    assert info.value.errno == 1003 and "unexpected 'CREATE'" in info.value.msg
+    with pytest.raises(ProgrammingError) as info:
+        cur.execute('CREATE DATABASE "SELECT"')
+    assert info.value.errno == 2
+    assert cur.execute("SHOW DATABASES LIKE 'SELECT'").fetchall() == []  # nothing half-created
+    assert cur.execute("select current_database()").fetchone() == ("CONTAINER_HOL_DB",)

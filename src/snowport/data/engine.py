@@ -75,8 +75,13 @@ class DataEngine:
                 return
             cur = self.duck.cursor()
             cur.execute(f"ATTACH IF NOT EXISTS '{self._path(database)}' AS {_duck_ident(database)}")
-            cur.execute(info_schema.per_db_creation_sql(database))
-            cur.execute(macros.creation_sql(database))
+            try:
+                # fakesnow's per-database views inline the name unquoted; some names cannot be held
+                cur.execute(info_schema.per_db_creation_sql(database))
+                cur.execute(macros.creation_sql(database))
+            except duckdb.Error:
+                cur.execute(f"DETACH IF EXISTS {_duck_ident(database)}")
+                raise
             cur.execute("CHECKPOINT")
             self._attached.add(database)
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import duckdb
+
 from snowport import errors
 from snowport.catalog.store import CatalogObject, Grant
 from snowport.names import display
@@ -365,13 +367,18 @@ def create_database(
                 raise errors.insufficient_privileges("database", name)
             ctx.catalog.drop(existing)
             ctx.core.engine.detach_and_delete(name)
+        # The engine first: a name it cannot hold must leave no catalog entry behind.
+        try:
+            ctx.core.engine.attach(name)
+            ctx.core.engine.create_schema(name, "PUBLIC")
+        except duckdb.Error:
+            ctx.core.engine.detach_and_delete(name)
+            raise errors.unsupported(f"database name {display(name)}") from None
         db = ctx.catalog.create(
             CatalogObject(kind="DATABASE", name=name, owner=ctx.role, comment=comment,
                           props={"transient": transient})
         )
         ctx.catalog.create(CatalogObject(kind="SCHEMA", name="PUBLIC", database=name, owner=ctx.role))
-        ctx.core.engine.attach(name)
-        ctx.core.engine.create_schema(name, "PUBLIC")
     # Creating a database makes it (and its PUBLIC schema) current, as in Snowflake.
     ctx.core.set_namespace(ctx.session, db.name, "PUBLIC")
     return status(f"Database {name} successfully created.")

@@ -18,6 +18,12 @@ from snowport import errors
 from snowport.names import normalize
 
 _DIALECT = Snowflake()
+# Snowflake's reserved keywords: not usable as unquoted identifiers.
+RESERVED = frozenset("""ALL ALTER AND ANY AS BETWEEN BY CASE CAST CHECK COLUMN CONNECT CONSTRAINT CREATE CROSS CURRENT
+CURRENT_DATE CURRENT_TIME CURRENT_TIMESTAMP CURRENT_USER DELETE DISTINCT DROP ELSE EXISTS FALSE FOLLOWING FOR FROM FULL
+GRANT GROUP HAVING ILIKE IN INCREMENT INNER INSERT INTERSECT INTO IS JOIN LATERAL LEFT LIKE LOCALTIME LOCALTIMESTAMP
+MINUS NATURAL NOT NULL OF ON OR ORDER QUALIFY REGEXP REVOKE RIGHT RLIKE ROW ROWS SAMPLE SELECT SET SOME START TABLE
+TABLESAMPLE THEN TO TRIGGER TRUE TRY_CAST UNION UNIQUE UPDATE USING VALUES WHEN WHENEVER WHERE WITH""".split())
 _STRING_TYPES = {TokenType.STRING, TokenType.RAW_STRING, TokenType.NATIONAL_STRING}
 _PUNCT = {
     TokenType.DOT,
@@ -168,6 +174,8 @@ class Parser:
                 raise self.error(s)
             self.expect_punct(TokenType.R_PAREN)
             return normalize(s.text)
+        if t.text.upper() in RESERVED:
+            raise self.error(t)
         self.i += 1
         return t.text.upper()
 
