@@ -81,3 +81,33 @@ def test_interrupted_uploads_and_restart(tmp_path):
         conn.close()
     finally:
         server.stop()
+
+
+def test_replacing_a_file_frees_the_old_one_in_the_background(tmp_path):
+    """OVERWRITE=TRUE replaces atomically; a GET right after sees the new bytes (without waiting for the md5), and
+    the replaced file's blocks are freed later, leaving nothing behind in `.uploads`."""
+    data_dir = tmp_path / "data"
+    local, out = tmp_path / "client" / "blob.bin", tmp_path / "out"
+    local.parent.mkdir()
+    out.mkdir()
+    server = start_server(data_dir)
+    try:
+        conn = server.connect()
+        cur = conn.cursor()
+        cur.execute("CREATE DATABASE REPLACE_DB")
+        cur.execute("CREATE STAGE durable")
+        for generation in range(3):
+            payload = os.urandom(4 * 1024 * 1024) + bytes([generation])
+            local.write_bytes(payload)
+            cur.execute(f"PUT file://{local} @durable AUTO_COMPRESS=FALSE OVERWRITE=TRUE")
+            cur.execute(f"GET @durable/blob.bin file://{out}/")
+            assert (out / "blob.bin").read_bytes() == payload
+        uploads = data_dir / "stages" / ".uploads"
+        deadline = time.monotonic() + 10
+        while any(uploads.iterdir()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(uploads.iterdir())
+        assert _ls(cur) == [("durable/blob.bin", len(payload), hashlib.md5(payload).hexdigest())]
+        conn.close()
+    finally:
+        server.stop()

@@ -300,7 +300,7 @@ def unload(ctx: Ctx, statement: CopyStatement, run_query: Callable[[str], Result
     data = _encode(table, fmt, header, compression)
     overwrite = statement.options.get("OVERWRITE") is True
     if not overwrite and not single:
-        for f in ctx.core.stages.list(stage.key, target):
+        for f in ctx.core.stages.list(stage.key, target, with_md5=False):
             if f.path == target:
                 raise errors.SnowflakeError(
                     3518, "22000", f"Files already existing at the unload destination: {stage.display}/{path}. "

@@ -82,9 +82,10 @@ def _file_matcher(pattern: str | None, prefix: str):
     return lambda rel: bool(regex.fullmatch(prefix + rel) or regex.fullmatch(rel))
 
 
-def matching_files(ctx: Ctx, stage: ResolvedStage, path: str, pattern: str | None) -> list[StageFile]:
+def matching_files(ctx: Ctx, stage: ResolvedStage, path: str, pattern: str | None,
+                   with_md5: bool = True) -> list[StageFile]:
     match = _file_matcher(pattern, stage.prefix)
-    return [f for f in ctx.core.stages.list(stage.key, path) if match(f.path)]
+    return [f for f in ctx.core.stages.list(stage.key, path, with_md5=with_md5) if match(f.path)]
 
 
 # ======================================================================================
@@ -222,7 +223,7 @@ def list_files(ctx: Ctx, ref: StageRef, pattern: str | None) -> Result:
 
 def remove_files(ctx: Ctx, ref: StageRef, pattern: str | None) -> Result:
     stage = resolve(ctx, ref, "WRITE")
-    files = matching_files(ctx, stage, ref.path, pattern)
+    files = matching_files(ctx, stage, ref.path, pattern, with_md5=False)
     for f in files:
         ctx.core.stages.remove(stage.key, f.path)
     return Result([column("name"), column("result")], [(stage.prefix + f.path, "removed") for f in files],
@@ -291,7 +292,8 @@ def put(ctx: Ctx, command: TransferCommand) -> Result:
 def get(ctx: Ctx, command: TransferCommand) -> Result:
     stage = resolve(ctx, command.stage, "READ")
     pattern = command.options.get("PATTERN")
-    files = matching_files(ctx, stage, command.stage.path, pattern if isinstance(pattern, str) else None)
+    files = matching_files(ctx, stage, command.stage.path, pattern if isinstance(pattern, str) else None,
+                           with_md5=False)
     if command.stage.path and not command.stage.path.endswith("/"):
         exact = [f for f in files if f.path == command.stage.path.lstrip("/")]
         files = exact or [f for f in files if f.path.startswith(command.stage.path.lstrip("/") + "/")]
@@ -374,7 +376,7 @@ def staged_files_table(ctx: Ctx, ref: StageRef, pattern: str | None) -> pa.Table
     from snowport.sql.copy import _read_sql
 
     stage = resolve(ctx, ref, "READ")
-    files = matching_files(ctx, stage, ref.path, pattern)
+    files = matching_files(ctx, stage, ref.path, pattern, with_md5=False)
     if ref.path and not ref.path.endswith("/"):
         files = [f for f in files if f.path == ref.path.lstrip("/")] or files
     duck = ctx.session.engine.conn._duck_conn

@@ -83,7 +83,8 @@ class StageStore:
         _meta.create_all(self._engine)
         self._lock = threading.Lock()
         self._writer = ThreadPoolExecutor(max_workers=4, thread_name_prefix="stage-writer")
-        self._hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stage-hasher")
+        # md5s of finished uploads and deletes of replaced files: work nobody should wait for
+        self._background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stage-background")
 
     # ---- paths ------------------------------------------------------------------------------
     def stage_dir(self, key: str) -> Path:
@@ -114,25 +115,29 @@ class StageStore:
         pending: asyncio.Future[None] | None = None
         try:
             with open(tmp, "wb", buffering=0) as f:
-                buffer = bytearray()
+                fd = f.fileno()
+                batch: list[bytes] = []
+                batched = 0
                 async for chunk in chunks:
-                    buffer += chunk
-                    if len(buffer) >= WRITE_BUFFER:
+                    batch.append(chunk)
+                    batched += len(chunk)
+                    if batched >= WRITE_BUFFER:
                         if pending is not None:
                             await pending
-                        size += len(buffer)
-                        pending = loop.run_in_executor(self._writer, f.write, buffer)
-                        buffer = bytearray()  # the full one goes to the writer as is: no copy
+                        size += batched
+                        # writev takes the network chunks as they are: no copy into one buffer
+                        pending = loop.run_in_executor(self._writer, _write_all, fd, batch)
+                        batch, batched = [], 0
                 if pending is not None:
                     await pending
                     pending = None
-                if buffer:
-                    size += len(buffer)
-                    await loop.run_in_executor(self._writer, f.write, buffer)
+                if batch:
+                    size += batched
+                    await loop.run_in_executor(self._writer, _write_all, fd, batch)
             stored = await loop.run_in_executor(self._writer, self._commit, key, rel, tmp, target, size, "",
                                                 overwrite)
             if stored is not None:
-                self._hasher.submit(self._hash_in_background, key, stored.path, target)
+                self._background.submit(self._hash_in_background, key, stored.path, target)
             return stored
         finally:
             if pending is not None:
@@ -176,10 +181,29 @@ class StageStore:
             if target.exists() and not overwrite:
                 return None
             target.parent.mkdir(parents=True, exist_ok=True)
+            doomed = self._second_link(target)
             os.replace(tmp, target)
+            if doomed is not None:
+                self._background.submit(doomed.unlink, True)
             st = target.stat()
             self._remember(key, normalize_path(rel), st.st_size, st.st_mtime_ns, md5)
         return StageFile(normalize_path(rel), size, md5, datetime.fromtimestamp(st.st_mtime, UTC))
+
+    def _second_link(self, target: Path) -> Path | None:
+        """Hard-link a file about to be replaced into `.uploads/`, for the caller to delete in the background.
+
+        Replacing a file frees its blocks inside the rename, which for a 1 GB file takes a few hundred
+        milliseconds that the client would wait for. With a second link the rename frees nothing; the
+        blocks go later, off the upload's path (or at the next start, which empties `.uploads/`).
+        """
+        if not target.is_file():
+            return None
+        doomed = self.uploads / f"{uuid.uuid4().hex}.replaced"
+        try:
+            os.link(target, doomed)
+        except OSError:  # a filesystem without hard links: the rename frees the blocks itself
+            return None
+        return doomed
 
     def _remember(self, key: str, rel: str, size: int, mtime_ns: int, md5: str) -> None:
         with self._engine.begin() as conn:
@@ -199,8 +223,13 @@ class StageStore:
                 if rel.startswith(prefix):
                     yield rel, full
 
-    def list(self, key: str, prefix: str = "", pattern: str | None = None) -> list[StageFile]:
-        """Files under a path prefix (and matching a regex PATTERN), with cached md5."""
+    def list(self, key: str, prefix: str = "", pattern: str | None = None, with_md5: bool = True) -> list[StageFile]:
+        """Files under a path prefix (and matching a regex PATTERN), with cached md5.
+
+        with_md5=False is for callers that only move or delete files (GET, REMOVE): a file whose md5 is
+        not known yet gets "" rather than a full read, so a GET right after a 1 GB PUT does not wait for
+        the hash.
+        """
         prefix = normalize_path(prefix) + ("/" if prefix.endswith("/") and prefix.strip("/") else "")
         regex = _compile(pattern)
         with self._engine.begin() as conn:
@@ -213,6 +242,8 @@ class StageStore:
             row = known.get(rel)
             if row is not None and row.size == st.st_size and row.mtime_ns == st.st_mtime_ns and row.md5:
                 md5 = row.md5
+            elif not with_md5:
+                md5 = ""
             else:
                 md5 = _md5_of(full)
                 self._remember(key, rel, st.st_size, st.st_mtime_ns, md5)
@@ -245,6 +276,19 @@ def _compile(pattern: str | None) -> re.Pattern[str] | None:
         return re.compile(pattern)
     except re.error:
         return re.compile(fnmatch.translate(pattern))
+
+
+def _write_all(fd: int, pieces: list[bytes]) -> None:
+    """Write every piece, in order, with as few system calls as the kernel allows (writev may stop short)."""
+    views = [memoryview(p) for p in pieces if p]
+    while views:
+        written = os.writev(fd, views[:1024])  # IOV_MAX
+        while written and views:
+            if written >= len(views[0]):
+                written -= len(views.pop(0))
+            else:
+                views[0] = views[0][written:]
+                written = 0
 
 
 def _md5_of(path: Path) -> str:
