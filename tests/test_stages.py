@@ -239,3 +239,33 @@ def test_source_compression_keeps_compressed_files(conn, client_dir):
     row = cur.execute(f"PUT file://{src} @specs/pre/ SOURCE_COMPRESSION=GZIP OVERWRITE=TRUE").fetchone()
     assert (row[1], row[4], row[5], row[6]) == ("pre.csv.gz", "GZIP", "GZIP", "UPLOADED")
     assert _ls(cur, "@specs/pre/")["specs/pre/pre.csv.gz"] == (src.stat().st_size, _md5(src.read_bytes()))
+
+
+def test_temporary_stage_ends_with_its_session(server, tutorial, client_dir):
+    """CREATE TEMPORARY STAGE: dropped, with its files, when the session that made it logs out; other
+    sessions' stages stay."""
+    def connect():
+        return server.connect(role="CONTAINER_USER_ROLE", database="CONTAINER_HOL_DB", schema="PUBLIC",
+                              warehouse="CONTAINER_HOL_WH")
+
+    (client_dir / "t.txt").write_text("temporary")
+    keeper, short_lived = connect(), connect()
+    try:
+        keeper.cursor().execute("CREATE STAGE IF NOT EXISTS lasting_stage")
+        cur = short_lived.cursor()
+        cur.execute("CREATE TEMPORARY STAGE session_stage")
+        cur.execute(f"PUT file://{client_dir}/t.txt @session_stage AUTO_COMPRESS=FALSE")
+        shown = {r[1]: r[10] for r in keeper.cursor().execute("SHOW STAGES").fetchall()}
+        assert shown["SESSION_STAGE"] == "INTERNAL TEMPORARY"
+        assert shown["LASTING_STAGE"] == "INTERNAL"
+        stage_dirs = {p.name for p in (server.data_dir / "stages").iterdir() if p.name.startswith("stage-")}
+        short_lived.close()  # logs out: the session ends
+        names = [r[1] for r in keeper.cursor().execute("SHOW STAGES").fetchall()]
+        assert "SESSION_STAGE" not in names and "LASTING_STAGE" in names
+        with pytest.raises(ProgrammingError) as e:
+            keeper.cursor().execute("LS @session_stage")
+        assert e.value.errno == 2003
+        left = {p.name for p in (server.data_dir / "stages").iterdir() if p.name.startswith("stage-")}
+        assert len(stage_dirs - left) == 1  # the temporary stage's files went with it
+    finally:
+        keeper.close()

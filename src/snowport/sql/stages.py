@@ -133,6 +133,8 @@ def create_stage(ctx: Ctx, parts: list[str], props: dict[str, Any], or_replace: 
             ctx.core.stages.drop(f"stage-{existing.id}")
         comment = settings.pop("comment", None)
         settings["temporary"] = temporary
+        if temporary:
+            settings["session_id"] = ctx.session.id  # dropped when that session ends
         ctx.catalog.create(CatalogObject(kind="STAGE", name=name, database=database, schema=schema, owner=ctx.role,
                                          comment=comment, props=settings))
     return status(f"Stage area {name} successfully created.")
