@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from snowport import errors
@@ -65,3 +67,16 @@ def test_redact_hides_secrets():
 
     out = redact("CREATE USER u PASSWORD = 'it''s secret' DEFAULT_ROLE = R; alter user u set password=abc")
     assert "secret" not in out and "abc" not in out and "DEFAULT_ROLE = R" in out
+
+
+def test_write_all_resumes_short_writevs(tmp_path, monkeypatch):
+    """writev may write less than asked; _write_all must carry on from the exact byte, across piece boundaries."""
+    from snowport.stages import storage
+
+    real_writev = os.writev
+    monkeypatch.setattr(storage.os, "writev", lambda fd, views: real_writev(fd, [bytes(b"".join(views)[:7])]))
+    pieces = [b"abc", b"", b"defghij", b"k" * 20, b"lmnop"]
+    path = tmp_path / "out.bin"
+    with open(path, "wb", buffering=0) as f:
+        storage._write_all(f.fileno(), pieces)
+    assert path.read_bytes() == b"".join(pieces)

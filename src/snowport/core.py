@@ -15,7 +15,6 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -176,7 +175,7 @@ class Snowport:
             self.catalog.set_meta("url_key", url_key)
         self.signer = UrlSigner(bytes.fromhex(url_key))
         self.stages = StageStore(settings.data_dir / "stages")
-        self._drop_temporary_stages(lambda _session_id: True)  # sessions do not survive a restart
+        self._drop_temporary_stages()  # sessions do not survive a restart: every one has ended
         self.registry = RegistryStore(settings.data_dir / "registry")
         registry_key = self.catalog.get_meta("registry_key")
         if registry_key is None:
@@ -313,13 +312,14 @@ class Snowport:
         self.sessions.close(session)
         if session.engine is not None:
             session.engine.close()
-        self._drop_temporary_stages(lambda session_id: session_id == session.id)
+        self._drop_temporary_stages(session.id)
 
-    def _drop_temporary_stages(self, ended: Callable[[int | None], bool]) -> None:
-        """Temporary stages live as long as the session that created them: drop them and their files."""
+    def _drop_temporary_stages(self, session_id: int | None = None) -> None:
+        """Temporary stages live as long as the session that created them: drop them and their files.
+        With no session id, drop every session's."""
         with self.catalog.lock:
             for stage in self.catalog.list("STAGE"):
-                if stage.props.get("temporary") and ended(stage.props.get("session_id")):
+                if stage.props.get("temporary") and session_id in (None, stage.props.get("session_id")):
                     self.catalog.drop(stage)
                     self.stages.drop(f"stage-{stage.id}")
 

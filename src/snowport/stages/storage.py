@@ -283,12 +283,10 @@ def _write_all(fd: int, pieces: list[bytes]) -> None:
     views = [memoryview(p) for p in pieces if p]
     while views:
         written = os.writev(fd, views[:1024])  # IOV_MAX
-        while written and views:
-            if written >= len(views[0]):
-                written -= len(views.pop(0))
-            else:
-                views[0] = views[0][written:]
-                written = 0
+        while views and written >= len(views[0]):
+            written -= len(views.pop(0))
+        if written:
+            views[0] = views[0][written:]
 
 
 def _md5_of(path: Path) -> str:
