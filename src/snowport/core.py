@@ -137,14 +137,21 @@ class Warehouses:
             self.catalog.save(wh)
 
     def tick(self) -> None:
-        now = time.time()
         for wh in self.catalog.list("WAREHOUSE"):
-            idle_limit = wh.props.get("auto_suspend")
-            if wh.props.get("state") != "STARTED" or not idle_limit:
-                continue
-            last = self._last_used.setdefault(wh.name, now)
-            if now - last >= idle_limit:
-                self.suspend(wh)
+            self.suspend_if_idle(wh.name)
+
+    def suspend_if_idle(self, name: str) -> None:
+        """Suspend one warehouse once it has been idle for its AUTO_SUSPEND seconds (a no-op otherwise)."""
+        wh = self.catalog.get("WAREHOUSE", name)
+        if wh is None:
+            return
+        idle_limit = wh.props.get("auto_suspend")
+        if wh.props.get("state") != "STARTED" or not idle_limit:
+            return
+        now = time.time()
+        last = self._last_used.setdefault(wh.name, now)
+        if now - last >= idle_limit:
+            self.suspend(wh)
 
 
 class Snowport:
