@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from snowport.compute.controllers import build_runner
 from snowport.config import Settings
 from snowport.core import Snowport
 from snowport.registry.api import RegistryApi
@@ -20,36 +20,28 @@ from snowport.wire.protocol import WireProtocol
 
 log = logging.getLogger("snowport.server")
 
+# How long shutdown waits for in-flight background work (a registry GC pass, closing sessions).
+CONTROLLER_STOP_TIMEOUT = 10.0
+
 
 def build_app(settings: Settings, core: Snowport | None = None) -> Starlette:
     core = core or Snowport(settings)
     wire = WireProtocol(core)
 
+    # Background work (warehouse auto-suspend, session expiry, registry GC) runs in the controller
+    # runner; commands reach it as core.controllers to ask for prompt reconciliation.
+    controllers = build_runner(core, settings)
+    core.controllers = controllers
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        stop = asyncio.Event()
-
-        async def warehouse_loop() -> None:
-            next_gc = time.monotonic() + settings.registry_gc_interval_seconds
-            while not stop.is_set():
-                try:
-                    core.warehouses.tick()
-                    for session in core.sessions.expired():
-                        core.close_session(session)
-                    if time.monotonic() >= next_gc:
-                        await asyncio.to_thread(core.registry.collect_garbage, settings.registry_gc_grace_seconds)
-                        next_gc = time.monotonic() + settings.registry_gc_interval_seconds
-                except Exception:  # keep the controller alive; the next tick retries
-                    log.exception("warehouse tick failed")
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), settings.warehouse_tick_seconds)
-
-        task = asyncio.create_task(warehouse_loop())
+        controllers.start()
         try:
             yield
         finally:
-            stop.set()
-            await task
+            # stop before core.close(): no reconcile may touch sessions or the catalog after it
+            if not await asyncio.to_thread(controllers.stop, CONTROLLER_STOP_TIMEOUT):
+                log.warning("closing with background work still running")
             core.close()
 
     async def internal_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -60,4 +52,5 @@ def build_app(settings: Settings, core: Snowport | None = None) -> Starlette:
     app = Starlette(routes=routes, lifespan=lifespan,
                     exception_handlers={Exception: internal_error})
     app.state.core = core
+    app.state.controllers = controllers
     return app

@@ -1,0 +1,84 @@
+"""The server's background concerns as reconcilers, and the runner that drives them.
+
+Each reconciler works on the `core` object (a `snowport.core.Snowport`, typed loosely here so
+this module does not import it: `core` imports the layers below it, not the other way round).
+Commands can ask for prompt reconciliation with `core.controllers.notify(WAREHOUSES, name)`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Hashable
+from typing import Any
+
+from snowport.compute.runner import ControllerRunner
+from snowport.config import Settings
+
+WAREHOUSES = "warehouses"
+SESSIONS = "sessions"
+REGISTRY_GC = "registry-gc"
+
+
+class WarehouseReconciler:
+    """Auto-suspend: a started warehouse idle for its AUTO_SUSPEND seconds is suspended."""
+
+    name = WAREHOUSES
+
+    def __init__(self, core: Any, interval: float) -> None:
+        self.core = core
+        self.interval = interval
+
+    def keys(self) -> list[Hashable]:
+        return [wh.name for wh in self.core.catalog.list("WAREHOUSE")]
+
+    def reconcile(self, key: Hashable) -> None:
+        self.core.warehouses.suspend_if_idle(key)  # a no-op for a dropped or busy warehouse
+
+
+class SessionReconciler:
+    """Session expiry: a session whose master token has lapsed is closed (engine, temporary stages)."""
+
+    name = SESSIONS
+
+    def __init__(self, core: Any, interval: float) -> None:
+        self.core = core
+        self.interval = interval
+
+    def keys(self) -> list[Hashable]:
+        return [session.id for session in self.core.sessions.expired()]
+
+    def reconcile(self, key: Hashable) -> None:
+        session = self.core.sessions.by_id(key)
+        if session is None or session.master_expires >= time.time():
+            return  # already closed (logout, an earlier reconcile) or still alive
+        self.core.close_session(session)
+
+
+class RegistryGcReconciler:
+    """Registry garbage collection: unreferenced blobs past the grace period and stale uploads go."""
+
+    name = REGISTRY_GC
+    KEY = "registry"
+
+    def __init__(self, core: Any, interval: float, grace_seconds: float) -> None:
+        self.core = core
+        self.interval = interval
+        self.grace_seconds = grace_seconds
+
+    def keys(self) -> list[Hashable]:
+        return [self.KEY]
+
+    def reconcile(self, key: Hashable) -> None:
+        self.core.registry.collect_garbage(self.grace_seconds)
+
+
+def build_runner(core: Any, settings: Settings, **runner_options: Any) -> ControllerRunner:
+    """The runner for the server's controllers (not started); options go to `ControllerRunner`."""
+    return ControllerRunner(
+        [
+            WarehouseReconciler(core, settings.warehouse_tick_seconds),
+            SessionReconciler(core, settings.warehouse_tick_seconds),
+            RegistryGcReconciler(core, settings.registry_gc_interval_seconds, settings.registry_gc_grace_seconds),
+        ],
+        **runner_options,
+    )
