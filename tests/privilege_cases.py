@@ -1,0 +1,477 @@
+"""One case per row of `snowport.security.matrix.MATRIX`, run by tests/test_privilege_matrix.py.
+
+Every SQL text is a template formatted with the names of its case (`names(n)`): `{R}` the tester's
+role, `{D}` a database, `{S}` its schema, `{T}`/`{V}`/`{ST}`/`{IR}` a table, view, stage and image
+repository in it, `{W}` a warehouse, `{U}` a user, `{RR}`/`{RT}` two roles, `{FILE}` a local CSV file
+and `{GETDIR}` an empty local directory. Setup runs as SYSADMIN (the objects are never the tester's),
+grants and probes as ACCOUNTADMIN.
+
+A case runs twice (see the test module): first with `base` + `without` granted, where the statement
+must be refused with `refusal` and `probe` must give the same answer as before; then with `grant`
+added, where it must succeed, `result` must hold for what the statement returned and `effect` for
+the probe. Rows checked on NONE run once as the bare role.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+Rows = list[dict]
+Check = Callable[[Rows, dict], bool]  # rows, and the case's names
+
+
+def names(n: int, tmp: str = "/tmp") -> dict[str, str]:
+    d = f"PMDB_{n}"
+    s = f"{d}.S"
+    return dict(
+        n=str(n), R=f"PM_{n}", D=d, S=s, T=f"{s}.T", V=f"{s}.V", SRC=f"{s}.SRC", ST=f"{s}.ST", IR=f"{s}.IR",
+        W=f"PMW_{n}", U=f"PMU_{n}", RR=f"PMR_{n}", RT=f"PMRT_{n}", FILE=f"{tmp}/pm_{n}.csv",
+        FILENAME=f"pm_{n}.csv", GETDIR=f"{tmp}/get_{n}", REPO_PATH=f"/pmdb_{n}/s/ir",
+    )
+
+
+@dataclass(frozen=True)
+class Refusal:
+    errno: int
+    kind: str = ""  # how a 003001 message names the object's kind: "account", "warehouse", "schema"
+    name: str = ""  # template of the object's name in the message; "A|B" accepts either form
+
+    def messages(self, ns: dict[str, str]) -> list[str]:
+        """The messages Snowflake may give; the server's must contain one of them."""
+        out = []
+        for name in self.name.format(**ns).split("|"):
+            if self.errno == 3001:
+                out.append(f"Insufficient privileges to operate on {self.kind} '{name}'")
+            elif self.errno == 2003:
+                out.append(f"'{name}' does not exist or not authorized.")
+            elif self.errno == 2043:
+                out.append("Object does not exist, or operation cannot be performed.")
+            elif self.errno == 3013:
+                out.append(f"Requested role '{name}' is not assigned to the executing user.")
+            elif self.errno == 3102:
+                out.append("Grant not executed: Insufficient privileges.")
+            elif self.errno == 3103:
+                out.append("Revoke not executed: Insufficient privileges.")
+            else:
+                raise ValueError(self.errno)
+        return out
+
+    @property
+    def sqlstates(self) -> tuple[str, ...]:
+        return {2003: ("02000", "42S02"), 2043: ("02000",)}.get(self.errno, ("42501",))
+
+
+ACCOUNT_REFUSAL = Refusal(3001, "account", "SNOWPORT")
+
+
+def insufficient(kind: str, name: str) -> Refusal:
+    return Refusal(3001, kind, name)
+
+
+def missing(name: str) -> Refusal:
+    return Refusal(2003, "", name)
+
+
+# Snowflake's own refusals of GRANT and REVOKE (003102 / 003103, SQLSTATE 42501), whatever the object.
+GRANT_REFUSED = Refusal(3102)
+REVOKE_REFUSED = Refusal(3103)
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What the admin reads to see the object's state: SQL and the columns kept (all when empty)."""
+
+    sql: str
+    columns: tuple[str, ...] = ()
+    local_dir: str = ""  # instead of SQL: the sorted file names in this local directory
+
+
+@dataclass
+class Case:
+    key: str
+    statement: str  # run as the tester
+    setup: list[str] = field(default_factory=list)
+    base: list[str] = field(default_factory=list)  # granted in both runs (USAGE on db and schema, ...)
+    without: list[str] = field(default_factory=list)  # more grants for the refused run: never sufficient
+    grant: list[str] = field(default_factory=list)  # exactly the privilege the row names
+    refusal: Refusal | None = None
+    probe: Probe | None = None
+    effect: Check | None = None  # on the probe after the allowed run
+    result: Check | None = None  # on the statement's rows in the allowed run
+    without_result: Check | None = None  # rows that filter instead of refusing
+    after_attempt: list[str] = field(default_factory=list)  # admin SQL after each attempt, `{RUN}` = 1 or 2
+    after: tuple[str, list[tuple]] | None = None  # run as the tester after the allowed run
+    warehouse: bool = False  # the tester uses PM_WH (USAGE on it is granted in base)
+    local_file: bool = False
+
+
+# ---- helpers -------------------------------------------------------------------------------------
+
+DB = ["CREATE DATABASE {D}", "CREATE SCHEMA {S}"]
+USE_DB = ["GRANT USAGE ON DATABASE {D} TO ROLE {R}", "GRANT USAGE ON SCHEMA {S} TO ROLE {R}"]
+
+
+def own(kind: str, name: str) -> list[str]:
+    return [f"GRANT OWNERSHIP ON {kind} {name} TO ROLE {{R}} COPY CURRENT GRANTS"]
+
+
+def priv(privilege: str, kind: str, name: str) -> list[str]:
+    on = "ACCOUNT" if kind == "ACCOUNT" else f"{kind} {name}"
+    return [f"GRANT {privilege} ON {on} TO ROLE {{R}}"]
+
+
+def _v(value, ns: dict[str, str]):
+    return value.format(**ns) if isinstance(value, str) else value
+
+
+def _match(row: dict, want: dict, ns: dict[str, str]) -> bool:
+    return all(row.get(k) == _v(v, ns) for k, v in want.items())
+
+
+def has(**want) -> Check:
+    """Exactly one row, with these column values."""
+    return lambda rows, ns: len(rows) == 1 and _match(rows[0], want, ns)
+
+
+def contains(**want) -> Check:
+    return lambda rows, ns: any(_match(r, want, ns) for r in rows)
+
+
+def lacks(**want) -> Check:
+    return lambda rows, ns: not any(_match(r, want, ns) for r in rows)
+
+
+def none(rows: Rows, ns: dict[str, str]) -> bool:
+    return rows == []
+
+
+def some(rows: Rows, ns: dict[str, str]) -> bool:
+    return len(rows) > 0
+
+
+def count(n: int) -> Check:
+    return lambda rows, ns: len(rows) == 1 and rows[0]["N"] == n
+
+
+def column(name: str, *values: str) -> Check:
+    """The column's values, in order, are exactly these."""
+    return lambda rows, ns: [r[name] for r in rows] == [_v(v, ns) for v in values]
+
+
+def show(kind_plural: str, name: str, where: str = "", *cols: str) -> Probe:
+    where = f" IN {where}" if where else ""
+    return Probe(f"SHOW {kind_plural} LIKE '{name}'{where}", cols or ("name", "owner", "comment"))
+
+
+def grants_to(role: str) -> Probe:
+    return Probe(f"SHOW GRANTS TO ROLE {role}", ("privilege", "granted_on", "name"))
+
+
+def grants_of(role: str) -> Probe:
+    return Probe(f"SHOW GRANTS OF ROLE {role}", ("role", "granted_to", "grantee_name"))
+
+
+def rows_in(table: str) -> Probe:
+    return Probe(f"SELECT count(*) AS N FROM {table}", ("N",))
+
+
+def listing(stage: str) -> Probe:
+    return Probe(f"LIST @{stage}", ("name", "size"))
+
+
+# The four lifecycle shapes every kind shares: CREATE, CREATE OR REPLACE, RENAME, DROP.
+
+def lifecycle(kind: str, *, create_on: str, create_on_name: str, name: str, short: str, show_in: str,
+              plural: str, setup: list[str], base: list[str], see: list[str], refusal_kind: str,
+              create_refusal: Refusal, create_sql: str | None = None, comment: bool = True,
+              refusal_name: str = "", rename: bool = True) -> list[Case]:
+    """Cases for CREATE, CREATE OR REPLACE, ... RENAME and DROP of one kind.
+
+    `create_on` is what the create privilege is checked on (ACCOUNT, DATABASE, SCHEMA); `see` grants
+    a privilege on the object that is not enough (for a 003001 refusal rather than 002003).
+    """
+    K = kind.upper()
+    refused = insufficient(refusal_kind, refusal_name or name)
+    probe = show(plural, short, show_in)
+    create_priv = priv(f"CREATE {K}", create_on, create_on_name)
+    created = create_sql or f"CREATE {K} {name}" + (" COMMENT = 'after'" if comment else "")
+    out = [
+        Case(f"CREATE {K}", created, setup=setup, base=base, grant=create_priv, refusal=create_refusal,
+             probe=probe, effect=has(name=short.upper(), owner="{R}")),
+        Case(f"CREATE OR REPLACE {K}", created.replace("CREATE", "CREATE OR REPLACE", 1),
+             setup=[*setup, f"CREATE {K} {name} COMMENT = 'before'"], base=base, without=[*create_priv, *see],
+             grant=own(K, name), refusal=refused, probe=probe,
+             effect=has(name=short.upper(), comment="after")),
+        Case(f"DROP {K}", f"DROP {K} {name}", setup=[*setup, f"CREATE {K} {name}"], base=base, without=see,
+             grant=own(K, name), refusal=refused, probe=probe, effect=none),
+    ]
+    if rename:
+        upper = short.upper()
+        renamed = f"{name}_R"
+        out.append(Case(
+            f"ALTER {K} RENAME", f"ALTER {K} {name} RENAME TO {renamed}", setup=[*setup, f"CREATE {K} {name}"],
+            base=base, without=see, grant=own(K, name), refusal=refused,
+            probe=Probe(f"SHOW {plural}{f' IN {show_in}' if show_in else ''}", ("name",)),
+            effect=lambda rows, ns, s=upper: {r["name"] for r in rows} >= {_v(s, ns) + "_R"}
+            and _v(s, ns) not in {r["name"] for r in rows}))
+    return out
+
+
+# ---- the cases ----------------------------------------------------------------------------------
+
+SHOW_U = show("USERS", "{U}", "", "name", "owner", "comment")
+SHOW_RR = show("ROLES", "{RR}", "", "name", "owner", "comment")
+SHOW_W = show("WAREHOUSES", "{W}", "", "name", "owner", "comment", "state", "auto_suspend")
+SHOW_D = show("DATABASES", "{D}", "", "name", "owner", "comment")
+SHOW_S = show("SCHEMAS", "S", "DATABASE {D}", "name", "owner", "comment")
+SHOW_ST = show("STAGES", "ST", "SCHEMA {S}", "name", "owner", "comment")
+SHOW_IR = show("IMAGE REPOSITORIES", "IR", "SCHEMA {S}", "name", "owner", "comment")
+TABLE_1 = ["CREATE TABLE {T} (A INT)", "INSERT INTO {T} VALUES (1), (2)"]
+SRC_1 = ["CREATE TABLE {SRC} (A INT)", "INSERT INTO {SRC} VALUES (7), (8)"]
+STAGE_FILE = ["CREATE STAGE {ST}", "PUT file://{FILE} @{ST}"]
+WH = ["CREATE WAREHOUSE {W} INITIALLY_SUSPENDED = TRUE"]
+USER = ["USE ROLE ACCOUNTADMIN", "CREATE USER {U} PASSWORD = 'pm-target-pw' COMMENT = 'before'"]
+ROLE = ["USE ROLE ACCOUNTADMIN", "CREATE ROLE {RR} COMMENT = 'before'"]
+ROLES2 = [*ROLE, "CREATE ROLE {RT}"]
+SEE_W = ["GRANT USAGE ON WAREHOUSE {W} TO ROLE {R}"]
+
+CASES: list[Case] = [
+    # ---- users ------------------------------------------------------------------------------------
+    Case("CREATE USER", "CREATE USER {U} PASSWORD = 'pm-target-pw'", grant=priv("CREATE USER", "ACCOUNT", ""),
+         refusal=ACCOUNT_REFUSAL, probe=SHOW_U, effect=has(name="{U}", owner="{R}")),
+    Case("CREATE OR REPLACE USER", "CREATE OR REPLACE USER {U} PASSWORD = 'pm-new-pw' COMMENT = 'after'",
+         setup=USER, without=priv("CREATE USER", "ACCOUNT", ""), grant=own("USER", "{U}"),
+         refusal=insufficient("user", "{U}"), probe=SHOW_U, effect=has(name="{U}", comment="after")),
+    Case("ALTER USER", "ALTER USER {U} SET COMMENT = 'after'", setup=USER, without=priv("MONITOR", "USER", "{U}"),
+         grant=own("USER", "{U}"), refusal=insufficient("user", "{U}"), probe=SHOW_U, effect=has(comment="after")),
+    Case("ALTER USER RENAME", "ALTER USER {U} RENAME TO {U}_R", setup=USER, without=priv("MONITOR", "USER", "{U}"),
+         grant=own("USER", "{U}"), refusal=insufficient("user", "{U}"), probe=SHOW_U, effect=none),
+    Case("DROP USER", "DROP USER {U}", setup=USER, without=priv("MONITOR", "USER", "{U}"), grant=own("USER", "{U}"),
+         refusal=insufficient("user", "{U}"), probe=SHOW_U, effect=none),
+    Case("DESCRIBE USER", "DESCRIBE USER {U}", setup=USER, grant=priv("MONITOR", "USER", "{U}"),
+         refusal=insufficient("user", "{U}"), result=contains(property="NAME", value="{U}")),
+    Case("SHOW USERS", "SHOW USERS", setup=USER, grant=priv("MANAGE GRANTS", "ACCOUNT", ""),
+         refusal=ACCOUNT_REFUSAL, result=contains(name="{U}")),
+    # ---- roles ------------------------------------------------------------------------------------
+    Case("CREATE ROLE", "CREATE ROLE {RR}", grant=priv("CREATE ROLE", "ACCOUNT", ""), refusal=ACCOUNT_REFUSAL,
+         probe=SHOW_RR, effect=has(name="{RR}", owner="{R}")),
+    Case("CREATE OR REPLACE ROLE", "CREATE OR REPLACE ROLE {RR} COMMENT = 'after'", setup=ROLE,
+         without=priv("CREATE ROLE", "ACCOUNT", ""), grant=own("ROLE", "{RR}"), refusal=insufficient("role", "{RR}"),
+         probe=SHOW_RR, effect=has(name="{RR}", comment="after")),
+    Case("ALTER ROLE", "ALTER ROLE {RR} SET COMMENT = 'after'", setup=ROLE, grant=own("ROLE", "{RR}"),
+         refusal=insufficient("role", "{RR}"), probe=SHOW_RR, effect=has(comment="after")),
+    Case("ALTER ROLE RENAME", "ALTER ROLE {RR} RENAME TO {RR}_R", setup=ROLE, grant=own("ROLE", "{RR}"),
+         refusal=insufficient("role", "{RR}"), probe=SHOW_RR, effect=none),
+    Case("DROP ROLE", "DROP ROLE {RR}", setup=ROLE, grant=own("ROLE", "{RR}"), refusal=insufficient("role", "{RR}"),
+         probe=SHOW_RR, effect=none),
+    Case("SHOW ROLES", "SHOW ROLES", result=contains(name="{R}")),
+    Case("USE ROLE", "USE ROLE {RR}", setup=ROLE, grant=["GRANT ROLE {RR} TO ROLE {R}"],
+         refusal=Refusal(3013, "role", "{RR}"), after=("SELECT CURRENT_ROLE()", [("{RR}",)])),
+    Case("USE SECONDARY ROLES", "USE SECONDARY ROLES NONE"),
+    # ---- grants -----------------------------------------------------------------------------------
+    Case("GRANT ROLE", "GRANT ROLE {RR} TO ROLE {RT}", setup=ROLES2, grant=own("ROLE", "{RR}"),
+         refusal=GRANT_REFUSED, probe=grants_of("{RR}"),
+         effect=contains(granted_to="ROLE", grantee_name="{RT}")),
+    Case("REVOKE ROLE", "REVOKE ROLE {RR} FROM ROLE {RT}", setup=[*ROLES2, "GRANT ROLE {RR} TO ROLE {RT}"],
+         grant=own("ROLE", "{RR}"), refusal=REVOKE_REFUSED, probe=grants_of("{RR}"),
+         effect=lacks(granted_to="ROLE", grantee_name="{RT}")),
+    Case("GRANT PRIVILEGE", "GRANT MODIFY ON WAREHOUSE {W} TO ROLE {RT}", setup=[*WH, "USE ROLE ACCOUNTADMIN",
+         "CREATE ROLE {RT}"], without=SEE_W, grant=own("WAREHOUSE", "{W}"),
+         refusal=GRANT_REFUSED, probe=grants_to("{RT}"),
+         effect=contains(privilege="MODIFY", granted_on="WAREHOUSE", name="{W}")),
+    Case("REVOKE PRIVILEGE", "REVOKE MODIFY ON WAREHOUSE {W} FROM ROLE {RT}", setup=[*WH, "USE ROLE ACCOUNTADMIN",
+         "CREATE ROLE {RT}", "GRANT MODIFY ON WAREHOUSE {W} TO ROLE {RT}"], without=SEE_W,
+         grant=own("WAREHOUSE", "{W}"), refusal=REVOKE_REFUSED, probe=grants_to("{RT}"),
+         effect=lacks(privilege="MODIFY", granted_on="WAREHOUSE", name="{W}")),
+    Case("GRANT ON ACCOUNT", "GRANT CREATE DATABASE ON ACCOUNT TO ROLE {RT}", setup=["USE ROLE ACCOUNTADMIN",
+         "CREATE ROLE {RT}"], grant=priv("MANAGE GRANTS", "ACCOUNT", ""), refusal=GRANT_REFUSED,
+         probe=grants_to("{RT}"), effect=contains(privilege="CREATE DATABASE", granted_on="ACCOUNT")),
+    Case("GRANT OWNERSHIP", "GRANT OWNERSHIP ON WAREHOUSE {W} TO ROLE {RT}", setup=[*WH, "USE ROLE ACCOUNTADMIN",
+         "CREATE ROLE {RT}"], without=SEE_W, grant=own("WAREHOUSE", "{W}"),
+         refusal=insufficient("warehouse", "{W}"), probe=grants_to("{RT}"),
+         effect=contains(privilege="OWNERSHIP", granted_on="WAREHOUSE", name="{W}")),
+    # A future grant shows in the grants of a table created afterwards (SHOW FUTURE GRANTS aside).
+    Case("GRANT ON FUTURE", "GRANT SELECT ON FUTURE TABLES IN SCHEMA {S} TO ROLE {RT}",
+         setup=[*DB, "USE ROLE ACCOUNTADMIN", "CREATE ROLE {RT}"], base=USE_DB, grant=own("SCHEMA", "{S}"),
+         refusal=insufficient("schema", "S|{S}"), probe=grants_to("{RT}"),
+         after_attempt=["USE ROLE SYSADMIN", "CREATE TABLE {S}.U{RUN} (A INT)", "USE ROLE ACCOUNTADMIN"],
+         effect=contains(privilege="SELECT", granted_on="TABLE", name="{S}.U2")),
+    Case("GRANT ON ALL", "GRANT SELECT ON ALL TABLES IN SCHEMA {S} TO ROLE {RT}",
+         setup=[*DB, "CREATE TABLE {T} (A INT)", "USE ROLE ACCOUNTADMIN", "CREATE ROLE {RT}"], base=USE_DB,
+         grant=[*own("SCHEMA", "{S}"), *own("TABLE", "{T}")], refusal=insufficient("schema", "S|{S}"),
+         probe=grants_to("{RT}"), effect=contains(privilege="SELECT", granted_on="TABLE", name="{T}")),
+    Case("SHOW GRANTS TO ROLE", "SHOW GRANTS TO ROLE {RR}", setup=[*ROLE, "GRANT CREATE ROLE ON ACCOUNT TO ROLE {RR}"],
+         grant=["GRANT ROLE {RR} TO ROLE {R}"], refusal=insufficient("role", "{RR}"),
+         result=contains(privilege="CREATE ROLE", grantee_name="{RR}")),
+    Case("SHOW GRANTS TO USER", "SHOW GRANTS TO USER {U}", setup=[*USER, "CREATE ROLE {RR}", "GRANT ROLE {RR} TO USER {U}"],
+         without=priv("MONITOR", "USER", "{U}"), grant=own("USER", "{U}"), refusal=insufficient("user", "{U}"),
+         result=contains(role="{RR}")),
+    Case("SHOW GRANTS ON", "SHOW GRANTS ON WAREHOUSE {W}", setup=WH, grant=priv("USAGE", "WAREHOUSE", "{W}"),
+         refusal=missing("{W}"), result=contains(privilege="OWNERSHIP", grantee_name="SYSADMIN")),
+    Case("SHOW GRANTS OF ROLE", "SHOW GRANTS OF ROLE {R}", result=contains(grantee_name="PM_USER")),
+    # ---- databases --------------------------------------------------------------------------------
+    *lifecycle("DATABASE", create_on="ACCOUNT", create_on_name="", name="{D}", short="{D}", show_in="",
+               plural="DATABASES", setup=[], base=[], see=priv("USAGE", "DATABASE", "{D}"), refusal_kind="database",
+               create_refusal=ACCOUNT_REFUSAL),
+    Case("ALTER DATABASE", "ALTER DATABASE {D} SET COMMENT = 'after'", setup=["CREATE DATABASE {D}"],
+         without=priv("USAGE", "DATABASE", "{D}"), grant=priv("MODIFY", "DATABASE", "{D}"),
+         refusal=insufficient("database", "{D}"), probe=SHOW_D, effect=has(comment="after")),
+    Case("DESCRIBE DATABASE", "DESCRIBE DATABASE {D}", setup=["CREATE DATABASE {D}", "CREATE SCHEMA {S}"],
+         grant=priv("USAGE", "DATABASE", "{D}"), refusal=missing("{D}")),
+    Case("SHOW DATABASES", "SHOW DATABASES", setup=["CREATE DATABASE {D}"], result=lacks(name="{D}")),
+    Case("USE DATABASE", "USE DATABASE {D}", setup=["CREATE DATABASE {D}"], grant=priv("USAGE", "DATABASE", "{D}"),
+         refusal=Refusal(2043), after=("SELECT CURRENT_DATABASE()", [("{D}",)])),
+    # ---- schemas ----------------------------------------------------------------------------------
+    *lifecycle("SCHEMA", create_on="DATABASE", create_on_name="{D}", name="{S}", short="S", show_in="DATABASE {D}",
+               plural="SCHEMAS", setup=["CREATE DATABASE {D}"], base=priv("USAGE", "DATABASE", "{D}"),
+               see=priv("USAGE", "SCHEMA", "{S}"), refusal_kind="schema", refusal_name="S|{S}",
+               rename=False,  # the matrix has no ALTER SCHEMA RENAME row (Snowport answers 000002)
+               create_refusal=insufficient("database", "{D}")),
+    Case("ALTER SCHEMA", "ALTER SCHEMA {S} SET COMMENT = 'after'", setup=DB, base=USE_DB,
+         grant=priv("MODIFY", "SCHEMA", "{S}"), refusal=insufficient("schema", "S|{S}"), probe=SHOW_S,
+         effect=has(comment="after")),
+    Case("DESCRIBE SCHEMA", "DESCRIBE SCHEMA {S}", setup=DB, base=priv("USAGE", "DATABASE", "{D}"),
+         grant=priv("USAGE", "SCHEMA", "{S}"), refusal=missing("{S}")),
+    Case("SHOW SCHEMAS", "SHOW SCHEMAS IN DATABASE {D}", setup=DB, grant=priv("USAGE", "DATABASE", "{D}"),
+         refusal=missing("{D}"), result=lacks(name="S")),
+    Case("USE SCHEMA", "USE SCHEMA {S}", setup=DB, base=priv("USAGE", "DATABASE", "{D}"),
+         grant=priv("USAGE", "SCHEMA", "{S}"), refusal=Refusal(2043),
+         after=("SELECT CURRENT_DATABASE(), CURRENT_SCHEMA()", [("{D}", "S")])),
+    # ---- warehouses -------------------------------------------------------------------------------
+    *lifecycle("WAREHOUSE", create_on="ACCOUNT", create_on_name="", name="{W}", short="{W}", show_in="",
+               plural="WAREHOUSES", setup=[], base=[], see=SEE_W, refusal_kind="warehouse",
+               create_refusal=ACCOUNT_REFUSAL,
+               create_sql="CREATE WAREHOUSE {W} INITIALLY_SUSPENDED = TRUE COMMENT = 'after'"),
+    Case("ALTER WAREHOUSE", "ALTER WAREHOUSE {W} SET AUTO_SUSPEND = 123", setup=WH, without=SEE_W,
+         grant=priv("MODIFY", "WAREHOUSE", "{W}"), refusal=insufficient("warehouse", "{W}"), probe=SHOW_W,
+         effect=has(auto_suspend="123")),
+    Case("ALTER WAREHOUSE SUSPEND", "ALTER WAREHOUSE {W} SUSPEND", setup=["CREATE WAREHOUSE {W}"], without=SEE_W,
+         grant=priv("OPERATE", "WAREHOUSE", "{W}"), refusal=insufficient("warehouse", "{W}"), probe=SHOW_W,
+         effect=has(state="SUSPENDED")),
+    Case("ALTER WAREHOUSE RESUME", "ALTER WAREHOUSE {W} RESUME", setup=WH, without=SEE_W,
+         grant=priv("OPERATE", "WAREHOUSE", "{W}"), refusal=insufficient("warehouse", "{W}"), probe=SHOW_W,
+         effect=has(state="STARTED")),
+    Case("ALTER WAREHOUSE ABORT ALL QUERIES", "ALTER WAREHOUSE {W} ABORT ALL QUERIES", setup=["CREATE WAREHOUSE {W}"],
+         without=SEE_W, grant=priv("OPERATE", "WAREHOUSE", "{W}"), refusal=insufficient("warehouse", "{W}"),
+         probe=SHOW_W, effect=some),
+    Case("DESCRIBE WAREHOUSE", "DESCRIBE WAREHOUSE {W}", setup=WH, grant=priv("USAGE", "WAREHOUSE", "{W}"),
+         refusal=missing("{W}"), result=some),
+    Case("SHOW WAREHOUSES", "SHOW WAREHOUSES", setup=WH, result=lacks(name="{W}")),
+    Case("USE WAREHOUSE", "USE WAREHOUSE {W}", setup=WH, grant=priv("USAGE", "WAREHOUSE", "{W}"),
+         refusal=Refusal(2043), after=("SELECT CURRENT_WAREHOUSE()", [("{W}",)])),
+    # ---- tables and views -------------------------------------------------------------------------
+    Case("CREATE TABLE", "CREATE TABLE {T} (A INT)", setup=DB, base=USE_DB, grant=priv("CREATE TABLE", "SCHEMA", "{S}"),
+         refusal=insufficient("schema", "S|{S}"), probe=show("TABLES", "T", "SCHEMA {S}", "name", "owner"),
+         effect=has(name="T", owner="{R}")),
+    Case("CREATE OR REPLACE TABLE", "CREATE OR REPLACE TABLE {T} (A INT)", setup=[*DB, *TABLE_1], base=USE_DB,
+         without=[*priv("CREATE TABLE", "SCHEMA", "{S}"), *priv("SELECT", "TABLE", "{T}")], grant=own("TABLE", "{T}"),
+         refusal=insufficient("table", "{T}"), probe=rows_in("{T}"), effect=count(0), warehouse=True),
+    Case("CREATE TABLE AS SELECT", "CREATE TABLE {T} AS SELECT * FROM {SRC}", setup=[*DB, *SRC_1],
+         base=[*USE_DB, *priv("SELECT", "TABLE", "{SRC}")], grant=priv("CREATE TABLE", "SCHEMA", "{S}"),
+         refusal=insufficient("schema", "S|{S}"), probe=show("TABLES", "T", "SCHEMA {S}", "name"),
+         effect=has(name="T"), warehouse=True),
+    Case("CREATE VIEW", "CREATE VIEW {V} AS SELECT * FROM {SRC}", setup=[*DB, *SRC_1],
+         base=[*USE_DB, *priv("SELECT", "TABLE", "{SRC}")], grant=priv("CREATE VIEW", "SCHEMA", "{S}"),
+         refusal=insufficient("schema", "S|{S}"), probe=show("VIEWS", "V", "SCHEMA {S}", "name"),
+         effect=has(name="V"), warehouse=True),
+    Case("ALTER TABLE", "ALTER TABLE {T} ADD COLUMN B INT", setup=[*DB, *TABLE_1], base=USE_DB,
+         without=priv("SELECT", "TABLE", "{T}"), grant=own("TABLE", "{T}"), refusal=insufficient("table", "{T}"),
+         probe=Probe("DESCRIBE TABLE {T}", ("name", "type")), effect=column("name", "A", "B")),
+    Case("ALTER TABLE RENAME", "ALTER TABLE {T} RENAME TO {S}.T2", setup=[*DB, *TABLE_1], base=USE_DB,
+         without=priv("SELECT", "TABLE", "{T}"), grant=own("TABLE", "{T}"), refusal=insufficient("table", "{T}"),
+         probe=Probe("SHOW TABLES IN SCHEMA {S}", ("name",)), effect=column("name", "T2")),
+    Case("DROP TABLE", "DROP TABLE {T}", setup=[*DB, *TABLE_1], base=USE_DB, without=priv("SELECT", "TABLE", "{T}"),
+         grant=own("TABLE", "{T}"), refusal=insufficient("table", "{T}"),
+         probe=show("TABLES", "T", "SCHEMA {S}", "name", "rows"), effect=none),
+    Case("DROP VIEW", "DROP VIEW {V}", setup=[*DB, *TABLE_1, "CREATE VIEW {V} AS SELECT * FROM {T}"], base=USE_DB,
+         without=priv("SELECT", "VIEW", "{V}"), grant=own("VIEW", "{V}"), refusal=insufficient("view", "{V}"),
+         probe=show("VIEWS", "V", "SCHEMA {S}", "name"), effect=none),
+    Case("SELECT", "SELECT count(*) AS N FROM {T}", setup=[*DB, *TABLE_1], base=USE_DB,
+         without=priv("INSERT", "TABLE", "{T}"), grant=priv("SELECT", "TABLE", "{T}"),
+         refusal=insufficient("table", "{T}"), result=count(2), warehouse=True),
+    Case("INSERT", "INSERT INTO {T} VALUES (3)", setup=[*DB, *TABLE_1], base=USE_DB,
+         without=priv("SELECT", "TABLE", "{T}"), grant=priv("INSERT", "TABLE", "{T}"),
+         refusal=insufficient("table", "{T}"), probe=rows_in("{T}"), effect=count(3), warehouse=True),
+    Case("UPDATE", "UPDATE {T} SET A = 10", setup=[*DB, *TABLE_1], base=USE_DB,
+         without=priv("SELECT", "TABLE", "{T}"), grant=priv("UPDATE", "TABLE", "{T}"),
+         refusal=insufficient("table", "{T}"), probe=Probe("SELECT sum(A) AS N FROM {T}", ("N",)), effect=count(20),
+         warehouse=True),
+    Case("DELETE", "DELETE FROM {T}", setup=[*DB, *TABLE_1], base=USE_DB, without=priv("SELECT", "TABLE", "{T}"),
+         grant=priv("DELETE", "TABLE", "{T}"), refusal=insufficient("table", "{T}"), probe=rows_in("{T}"),
+         effect=count(0), warehouse=True),
+    Case("TRUNCATE TABLE", "TRUNCATE TABLE {T}", setup=[*DB, *TABLE_1], base=USE_DB,
+         without=priv("SELECT", "TABLE", "{T}"), grant=priv("TRUNCATE", "TABLE", "{T}"),
+         refusal=insufficient("table", "{T}"), probe=rows_in("{T}"), effect=count(0), warehouse=True),
+    Case("MERGE", "MERGE INTO {T} t USING {SRC} s ON t.A = s.A WHEN NOT MATCHED THEN INSERT (A) VALUES (s.A)",
+         setup=[*DB, *TABLE_1, *SRC_1], base=[*USE_DB, *priv("SELECT", "TABLE", "{SRC}")],
+         without=priv("SELECT", "TABLE", "{T}"), grant=priv("INSERT", "TABLE", "{T}"),
+         refusal=insufficient("table", "{T}"), probe=rows_in("{T}"), effect=count(4), warehouse=True),
+    Case("DESCRIBE TABLE", "DESCRIBE TABLE {T}", setup=[*DB, *TABLE_1], base=USE_DB,
+         grant=priv("SELECT", "TABLE", "{T}"), refusal=missing("{T}"), result=contains(name="A")),
+    Case("SHOW TABLES", "SHOW TABLES IN SCHEMA {S}", setup=[*DB, *TABLE_1], base=priv("USAGE", "DATABASE", "{D}"),
+         grant=priv("USAGE", "SCHEMA", "{S}"), refusal=missing("{S}"), result=none),
+    # ---- stages -----------------------------------------------------------------------------------
+    *lifecycle("STAGE", create_on="SCHEMA", create_on_name="{S}", name="{ST}", short="ST", show_in="SCHEMA {S}",
+               plural="STAGES", setup=DB, base=USE_DB, see=priv("READ", "STAGE", "{ST}"), refusal_kind="stage", refusal_name="ST|{ST}",
+               create_refusal=insufficient("schema", "S|{S}")),
+    Case("ALTER STAGE", "ALTER STAGE {ST} SET COMMENT = 'after'", setup=[*DB, "CREATE STAGE {ST} COMMENT = 'before'"],
+         base=USE_DB, without=priv("READ", "STAGE", "{ST}"), grant=own("STAGE", "{ST}"),
+         refusal=insufficient("stage", "ST|{ST}"), probe=SHOW_ST, effect=has(comment="after")),
+    Case("ALTER STAGE REFRESH", "ALTER STAGE {ST} REFRESH",
+         setup=[*DB, "CREATE STAGE {ST} DIRECTORY = (ENABLE = TRUE)", "PUT file://{FILE} @{ST}"], base=USE_DB,
+         without=priv("READ", "STAGE", "{ST}"), grant=priv("WRITE", "STAGE", "{ST}"),
+         refusal=insufficient("stage", "ST|{ST}"), probe=Probe("SELECT RELATIVE_PATH FROM DIRECTORY(@{ST})"),
+         effect=column("RELATIVE_PATH", "{FILENAME}.gz"), warehouse=True,
+         local_file=True),
+    Case("DESCRIBE STAGE", "DESCRIBE STAGE {ST}", setup=[*DB, "CREATE STAGE {ST}"], base=USE_DB,
+         grant=priv("READ", "STAGE", "{ST}"), refusal=missing("{ST}"), result=some),
+    Case("SHOW STAGES", "SHOW STAGES IN SCHEMA {S}", setup=[*DB, "CREATE STAGE {ST}"],
+         base=priv("USAGE", "DATABASE", "{D}"), grant=priv("USAGE", "SCHEMA", "{S}"), refusal=missing("{S}"),
+         result=none),
+    Case("PUT", "PUT file://{FILE} @{ST}", setup=[*DB, "CREATE STAGE {ST}"], base=USE_DB,
+         without=priv("READ", "STAGE", "{ST}"), grant=priv("WRITE", "STAGE", "{ST}"),
+         refusal=insufficient("stage", "ST|{ST}"), probe=listing("{ST}"),
+         effect=contains(name="st/{FILENAME}.gz"), local_file=True),
+    Case("GET", "GET @{ST} file://{GETDIR}/", setup=[*DB, *STAGE_FILE], base=USE_DB,
+         grant=priv("READ", "STAGE", "{ST}"), refusal=missing("{ST}"), probe=Probe("", local_dir="{GETDIR}"),
+         effect=column("name", "{FILENAME}.gz"), local_file=True),
+    Case("LIST", "LIST @{ST}", setup=[*DB, *STAGE_FILE], base=USE_DB, grant=priv("READ", "STAGE", "{ST}"),
+         refusal=missing("{ST}"), result=contains(name="st/{FILENAME}.gz"), local_file=True),
+    Case("REMOVE", "REMOVE @{ST}", setup=[*DB, *STAGE_FILE], base=USE_DB, without=priv("READ", "STAGE", "{ST}"),
+         grant=priv("WRITE", "STAGE", "{ST}"), refusal=insufficient("stage", "ST|{ST}"), probe=listing("{ST}"),
+         effect=none, local_file=True),
+    Case("SELECT FROM STAGE", "SELECT $1 AS A FROM @{ST}", setup=[*DB, *STAGE_FILE], base=USE_DB,
+         grant=priv("READ", "STAGE", "{ST}"), refusal=missing("{ST}"),
+         result=column("A", "1", "2"), warehouse=True, local_file=True),
+    Case("COPY INTO TABLE", "COPY INTO {T} FROM @{ST} FILE_FORMAT = (TYPE = CSV)",
+         setup=[*DB, "CREATE TABLE {T} (A INT)", *STAGE_FILE],
+         base=[*USE_DB, *priv("READ", "STAGE", "{ST}")], without=priv("SELECT", "TABLE", "{T}"),
+         grant=priv("INSERT", "TABLE", "{T}"), refusal=insufficient("table", "{T}"), probe=rows_in("{T}"),
+         effect=count(2), warehouse=True, local_file=True),
+    Case("COPY INTO STAGE", "COPY INTO @{ST}/out/ FROM {T}", setup=[*DB, *TABLE_1, "CREATE STAGE {ST}"],
+         base=[*USE_DB, *priv("SELECT", "TABLE", "{T}")], without=priv("READ", "STAGE", "{ST}"),
+         grant=priv("WRITE", "STAGE", "{ST}"), refusal=insufficient("stage", "ST|{ST}"), probe=listing("{ST}"),
+         effect=some, warehouse=True),
+    # ---- image repositories -----------------------------------------------------------------------
+    *lifecycle("IMAGE REPOSITORY", create_on="SCHEMA", create_on_name="{S}", name="{IR}", short="IR",
+               show_in="SCHEMA {S}", plural="IMAGE REPOSITORIES", setup=DB, base=USE_DB,
+               see=priv("READ", "IMAGE REPOSITORY", "{IR}"), refusal_kind="image repository", refusal_name="IR|{IR}", rename=False,
+               create_refusal=insufficient("schema", "S|{S}")),
+    Case("SHOW IMAGE REPOSITORIES", "SHOW IMAGE REPOSITORIES IN SCHEMA {S}", setup=[*DB, "CREATE IMAGE REPOSITORY {IR}"],
+         base=USE_DB, grant=priv("READ", "IMAGE REPOSITORY", "{IR}"), without_result=none,
+         result=has(name="IR")),
+    Case("SHOW IMAGES", "SHOW IMAGES IN IMAGE REPOSITORY {IR}", setup=[*DB, "CREATE IMAGE REPOSITORY {IR}"],
+         base=USE_DB, grant=priv("READ", "IMAGE REPOSITORY", "{IR}"), refusal=missing("{IR}"), result=none),
+    Case("SYSTEM$REGISTRY_LIST_IMAGES", "CALL SYSTEM$REGISTRY_LIST_IMAGES('{REPO_PATH}')",
+         setup=[*DB, "CREATE IMAGE REPOSITORY {IR}"], base=USE_DB, grant=priv("READ", "IMAGE REPOSITORY", "{IR}"),
+         refusal=missing("{IR}"), result=lambda rows, ns: '"images":[]' in str(rows[0]).replace(" ", "")),
+    # ---- session ----------------------------------------------------------------------------------
+    Case("ALTER SESSION", "ALTER SESSION SET QUERY_TAG = 'pm'"),
+    Case("CALL", "CALL SYSTEM$CLIENT_VERSION_INFO()", result=some),
+]
+
+BY_KEY: dict[str, Case] = {}
+for _case in CASES:
+    assert _case.key not in BY_KEY, _case.key
+    BY_KEY[_case.key] = _case
