@@ -18,19 +18,22 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from snowport import errors
+from snowport.catalog.observed import ObservedState
 from snowport.catalog.store import ACCOUNT_ID, Catalog, CatalogObject, Grant
+from snowport.commands import session as session_commands
+from snowport.commands.context import Ctx
+from snowport.commands.stages import drop_session_stages
+from snowport.commands.warehouses import Warehouses
 from snowport.config import Settings
 from snowport.data.engine import DataEngine
 from snowport.errors import SnowflakeError
-from snowport.names import display, normalize
+from snowport.names import normalize
 from snowport.registry.auth import RegistryAuth
 from snowport.registry.store import RegistryStore
 from snowport.security.passwords import hash_password, verify_password
 from snowport.security.privileges import SYSTEM_HIERARCHY, SYSTEM_ROLE_PRIVILEGES, SYSTEM_ROLES, Authorizer
 from snowport.security.sessions import OAuthIssuer, Session, SessionStore
 from snowport.sql import dispatch
-from snowport.sql.context import Ctx
 from snowport.sql.lexer import split_statements
 from snowport.sql.result import Result, column
 from snowport.stages.locations import is_transfer
@@ -92,79 +95,19 @@ class QueryStore:
         return [r.id for r in list(self._records.values()) if r.session_id == session_id and r.status == "RUNNING"]
 
 
-class Warehouses:
-    """Warehouse state: auto-resume on use, suspend after AUTO_SUSPEND seconds idle."""
-
-    def __init__(self, catalog: Catalog) -> None:
-        self.catalog = catalog
-        self._last_used: dict[str, float] = {}
-        self._running: dict[str, int] = {}
-        self._lock = threading.Lock()
-
-    def touch(self, name: str) -> None:
-        self._last_used[name] = time.time()
-
-    def running(self, name: str) -> int:
-        return self._running.get(name, 0)
-
-    def require(self, ctx: Ctx) -> None:
-        """A query needs a current warehouse the role may use; a suspended one auto-resumes."""
-        name = ctx.session.warehouse
-        wh = None if name is None else self.catalog.get("WAREHOUSE", name)
-        if wh is None or not ctx.auth.has(ctx.session, wh, ("USAGE",)):
-            raise errors.no_warehouse()
-        if wh.props.get("state") != "STARTED":
-            if not wh.props.get("auto_resume", True):
-                raise SnowflakeError(
-                    606, "57P03",
-                    f"Warehouse '{display(wh.name)}' is suspended and AUTO_RESUME is FALSE; "
-                    f"resume it with ALTER WAREHOUSE {display(wh.name)} RESUME.",
-                    error_type="EXECUTION",
-                )
-            self.resume(wh)
-        self.touch(wh.name)
-
-    def resume(self, wh: CatalogObject) -> None:
-        with self._lock:
-            wh.props["state"] = "STARTED"
-            wh.props["resumed_on"] = time.time()
-            self.catalog.save(wh)
-            self.touch(wh.name)
-
-    def suspend(self, wh: CatalogObject) -> None:
-        with self._lock:
-            wh.props["state"] = "SUSPENDED"
-            self.catalog.save(wh)
-
-    def tick(self) -> None:
-        for wh in self.catalog.list("WAREHOUSE"):
-            self.suspend_if_idle(wh.name)
-
-    def suspend_if_idle(self, name: str) -> None:
-        """Suspend one warehouse once it has been idle for its AUTO_SUSPEND seconds (a no-op otherwise)."""
-        wh = self.catalog.get("WAREHOUSE", name)
-        if wh is None:
-            return
-        idle_limit = wh.props.get("auto_suspend")
-        if wh.props.get("state") != "STARTED" or not idle_limit:
-            return
-        now = time.time()
-        last = self._last_used.setdefault(wh.name, now)
-        if now - last >= idle_limit:
-            self.suspend(wh)
-
-
 class Snowport:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.account_name = settings.account.upper()
         self.catalog = Catalog(settings.data_dir / "catalog.sqlite")
+        self.observed = ObservedState(self.catalog)
         self.auth = Authorizer(self.catalog)
         self.engine = DataEngine(settings.data_dir)
         self.sessions = SessionStore(settings.session_validity_seconds, settings.master_validity_seconds)
         self.queries = QueryStore()
-        self.warehouses = Warehouses(self.catalog)
+        self.warehouses = Warehouses(self.catalog, self.observed)
+        self.controllers: Any = None  # the controller runner, set by server.py once it starts
         self.generated_password: str | None = None
         # HMAC(key, password hash + password) of recently verified logins; the key never leaves memory.
         self._credential_key = secrets.token_bytes(32)
@@ -182,7 +125,7 @@ class Snowport:
             self.catalog.set_meta("url_key", url_key)
         self.signer = UrlSigner(bytes.fromhex(url_key))
         self.stages = StageStore(settings.data_dir / "stages")
-        self._drop_temporary_stages()  # sessions do not survive a restart: every one has ended
+        drop_session_stages(self)  # sessions do not survive a restart: every one has ended
         self.registry = RegistryStore(settings.data_dir / "registry")
         registry_key = self.catalog.get_meta("registry_key")
         if registry_key is None:
@@ -197,6 +140,12 @@ class Snowport:
     def _bootstrap(self) -> None:
         if self.catalog.get_meta("bootstrapped"):
             return
+        with self.catalog.transaction():
+            self._create_account()
+        self.catalog.set_meta("bootstrapped", "1")
+
+    def _create_account(self) -> None:
+        """The system roles and their privileges, the admin user, and the SNOWFLAKE database."""
         roles = {}
         for name in SYSTEM_ROLES:
             roles[name] = self.catalog.create(CatalogObject(kind="ROLE", name=name, owner=""))
@@ -225,7 +174,6 @@ class Snowport:
                           comment="Snowflake-provided database (read-only)")
         )
         self.catalog.grant(Grant("IMPORTED PRIVILEGES", snowflake_db.id, "ROLE", "ACCOUNTADMIN"))
-        self.catalog.set_meta("bootstrapped", "1")
 
     def _ensure_system_schemas(self) -> None:
         """The SNOWFLAKE database's schemas (idempotent: data dirs from older versions gain new ones)."""
@@ -305,39 +253,20 @@ class Snowport:
                 schema_name = schema_name or "PUBLIC"
                 sch = self.catalog.get("SCHEMA", schema_name, db_name)
                 ok = sch is not None and self.auth.has(session, sch, ("USAGE",))
-                self.set_namespace(session, db_name, schema_name if ok else None)
+                session_commands.set_namespace(self, session, db_name, schema_name if ok else None)
         wh_name = normalize(warehouse) if warehouse else user.props.get("default_warehouse")
         if wh_name:
             wh = self.catalog.get("WAREHOUSE", wh_name)
             if wh is not None and ctx.auth.has(session, wh, ("USAGE",)):
                 session.warehouse = wh.name
-        user.props["last_success_login"] = time.time()
-        self.catalog.save(user)
+        self.observed.set(user.id, last_success_login=time.time())
         return session
 
     def close_session(self, session: Session) -> None:
         self.sessions.close(session)
         if session.engine is not None:
             session.engine.close()
-        self._drop_temporary_stages(session.id)
-
-    def _drop_temporary_stages(self, session_id: int | None = None) -> None:
-        """Temporary stages live as long as the session that created them: drop them and their files.
-        With no session id, drop every session's."""
-        with self.catalog.lock:
-            for stage in self.catalog.list("STAGE"):
-                if stage.props.get("temporary") and session_id in (None, stage.props.get("session_id")):
-                    self.catalog.drop(stage)
-                    self.stages.drop(f"stage-{stage.id}")
-
-    def set_namespace(self, session: Session, database: str | None, schema: str | None) -> None:
-        session.database = database
-        session.schema = schema if database else None
-        if session.engine is not None:
-            attached = database is not None and not (
-                (db := self.catalog.get("DATABASE", database)) is not None and db.props.get("system")
-            )
-            session.engine.set_namespace(database if attached else None, session.schema if attached else None)
+        drop_session_stages(self, session.id)
 
     def presigned_url(self, session: Session, grant: FileGrant) -> str:
         base = session.base_url or f"http://{self.settings.host}:{self.settings.port}"

@@ -1,19 +1,33 @@
-"""Objects and grants, held in memory for fast privilege checks and written through to SQLite.
+"""Objects and grants: desired state, held in memory as immutable snapshots and written to SQLite.
 
 One generic `objects` table holds every kind (users, roles, databases, schemas, warehouses,
-tables now; compute pools, services and their observed state later) with kind-specific
+tables, stages, image repositories now; compute pools, services later) with kind-specific
 properties as JSON, so new kinds need no migration. Grants point at objects by id, so a rename
 keeps them and a drop removes them with the object.
+
+Writes are all or nothing. Every change happens inside `Catalog.transaction()`: the writer
+works on a private copy of the committed snapshot and an open SQLite transaction; commit writes
+SQLite first and then publishes the new snapshot with one reference swap, so readers never see a
+half-applied change and a statement that fails changes nothing, in memory or on disk. Writers
+are serialised by one lock and must read what they change inside their transaction, so
+concurrent statements cannot lose each other's updates.
+
+Observed state (what controllers saw: warehouse running state, last login, load history, and
+later service instance status) lives apart in `catalog.observed.ObservedState`, so writing it
+never invalidates privilege caches and never contends with DDL.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import (
@@ -67,33 +81,62 @@ grants_table = Table(
     UniqueConstraint("privilege", "object_id", "grantee_kind", "grantee"),
 )
 
+observed_table = Table(
+    "observed",
+    metadata,
+    Column("object_id", Integer, primary_key=True),
+    Column("state", Text, nullable=False, default="{}"),
+)
+
 meta_table = Table("snowport_meta", metadata, Column("key", String(64), primary_key=True), Column("value", Text))
 
 ACCOUNT_ID = 0
+ObjectKey = tuple[str, str, str, str]
+GrantKey = tuple[str, int, str, str]
 
 
-@dataclass
+@dataclass(frozen=True)
 class CatalogObject:
+    """One object's desired state. Immutable: change it with `evolve`, then `Catalog.update`."""
+
     kind: str
     name: str
     database: str = ""
     schema: str = ""
     owner: str = ""
     comment: str | None = None
-    props: dict[str, Any] = field(default_factory=dict)
+    props: Mapping[str, Any] = field(default_factory=dict)
     created_on: float = 0.0
     id: int = 0
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.props, MappingProxyType):
+            object.__setattr__(self, "props", MappingProxyType(dict(self.props)))
+
     @property
-    def key(self) -> tuple[str, str, str, str]:
+    def key(self) -> ObjectKey:
         return (self.kind, self.database, self.schema, self.name)
 
     @property
     def created_dt(self) -> datetime:
         return datetime.fromtimestamp(self.created_on, UTC)
 
+    def evolve(self, **changes: Any) -> CatalogObject:
+        """A copy with some fields changed (the stored object stays as it was until `update`)."""
+        return dataclasses.replace(self, **changes)
 
-@dataclass
+    def with_props(self, **changes: Any) -> CatalogObject:
+        """A copy with property values set; a value of None removes the property."""
+        props = dict(self.props)
+        for key, value in changes.items():
+            if value is None:
+                props.pop(key, None)
+            else:
+                props[key] = value
+        return dataclasses.replace(self, props=props)
+
+
+@dataclass(frozen=True)
 class Grant:
     privilege: str
     object_id: int
@@ -105,12 +148,69 @@ class Grant:
     id: int = 0
 
     @property
-    def key(self) -> tuple[str, int, str, str]:
+    def key(self) -> GrantKey:
         return (self.privilege, self.object_id, self.grantee_kind, self.grantee)
 
 
+class _Snapshot:
+    """One committed state of the catalog. Never changed once published; indexes are built lazily."""
+
+    def __init__(self, version: int, by_id: dict[int, CatalogObject], grants: dict[GrantKey, Grant]) -> None:
+        self.version = version
+        self.by_id = by_id
+        self.by_key = {o.key: o for o in by_id.values()}
+        self.grants = grants
+        self._on_object: dict[int, list[Grant]] | None = None
+        self._to_grantee: dict[tuple[str, str], list[Grant]] | None = None
+
+    def grants_on(self, object_id: int) -> list[Grant]:
+        if self._on_object is None:
+            index: dict[int, list[Grant]] = {}
+            for g in self.grants.values():
+                index.setdefault(g.object_id, []).append(g)
+            self._on_object = index
+        return self._on_object.get(object_id, [])
+
+    def grants_to(self, grantee_kind: str, grantee: str) -> list[Grant]:
+        if self._to_grantee is None:
+            index: dict[tuple[str, str], list[Grant]] = {}
+            for g in self.grants.values():
+                index.setdefault((g.grantee_kind, g.grantee), []).append(g)
+            self._to_grantee = index
+        return self._to_grantee.get((grantee_kind, grantee), [])
+
+
+class Transaction:
+    """A writer's private view: its own changes on top of the snapshot it started from."""
+
+    def __init__(self, base: _Snapshot, conn: Any) -> None:
+        self.conn = conn
+        self.by_id = dict(base.by_id)
+        self.by_key = dict(base.by_key)
+        self.grants = dict(base.grants)
+        self.grants_changed = False
+        self._after_commit: list[Callable[[], None]] = []
+        self._on_rollback: list[Callable[[], None]] = []
+
+    def after_commit(self, action: Callable[[], None]) -> None:
+        """Run once the change is durable (freeing files, telling sessions); skipped on rollback."""
+        self._after_commit.append(action)
+
+    def on_rollback(self, action: Callable[[], None]) -> None:
+        """Undo a side effect made outside the catalog (e.g. an engine file) if the statement fails."""
+        self._on_rollback.append(action)
+
+    def undo(self) -> None:
+        for action in reversed(self._on_rollback):
+            action()
+
+    def finish(self) -> None:
+        for action in self._after_commit:
+            action()
+
+
 class Catalog:
-    """Thread-safe object and grant store; reads come from memory, writes go to SQLite first."""
+    """Thread-safe object and grant store: reads from the published snapshot, writes in transactions."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -118,21 +218,19 @@ class Catalog:
         event.listen(self._engine, "connect", _sqlite_pragmas)
         metadata.create_all(self._engine)
         self._lock = threading.RLock()
-        self._by_key: dict[tuple[str, str, str, str], CatalogObject] = {}
-        self._by_id: dict[int, CatalogObject] = {}
-        self._grants: dict[tuple[str, int, str, str], Grant] = {}
-        # Bumped on every change that can alter who may do what; privilege caches key on it.
-        self.version = 0
-        self._load()
+        self._local = threading.local()
+        self._snapshot = self._load()
 
     # ---- loading -------------------------------------------------------------------------
-    def _load(self) -> None:
+    def _load(self) -> _Snapshot:
+        by_id: dict[int, CatalogObject] = {}
+        grants: dict[GrantKey, Grant] = {}
         with self._engine.begin() as conn:
             version = conn.execute(select(meta_table.c.value).where(meta_table.c.key == "schema_version")).scalar()
             if version is None:
                 conn.execute(insert(meta_table).values(key="schema_version", value=str(SCHEMA_VERSION)))
             for row in conn.execute(select(objects_table)):
-                obj = CatalogObject(
+                by_id[row.id] = CatalogObject(
                     kind=row.kind,
                     name=row.name,
                     database=row.database,
@@ -143,8 +241,6 @@ class Catalog:
                     created_on=row.created_on,
                     id=row.id,
                 )
-                self._by_key[obj.key] = obj
-                self._by_id[obj.id] = obj
             for row in conn.execute(select(grants_table)):
                 g = Grant(
                     privilege=row.privilege,
@@ -156,7 +252,8 @@ class Catalog:
                     created_on=row.created_on,
                     id=row.id,
                 )
-                self._grants[g.key] = g
+                grants[g.key] = g
+        return _Snapshot(1, by_id, grants)
 
     def get_meta(self, key: str) -> str | None:
         with self._engine.begin() as conn:
@@ -168,155 +265,93 @@ class Catalog:
             conn.execute(insert(meta_table).values(key=key, value=value))
 
     @property
-    def lock(self) -> threading.RLock:
-        """Held by commands that must read and then write atomically (e.g. CREATE IF NOT EXISTS)."""
-        return self._lock
+    def sql_engine(self) -> Any:
+        """The SQLAlchemy engine, for stores that keep their own tables in the same file."""
+        return self._engine
 
-    # ---- objects -------------------------------------------------------------------------
+    @property
+    def version(self) -> int:
+        """Changes whenever who-may-do-what can change (grants, ownership, drops); privilege caches key on it."""
+        return self._snapshot.version
+
+    # ---- transactions --------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """All or nothing: the body's writes are published together, or not at all if it raises.
+
+        Nested calls join the outer transaction."""
+        current: Transaction | None = getattr(self._local, "tx", None)
+        if current is not None:
+            yield current
+            return
+        with self._lock:
+            base = self._snapshot
+            conn = self._engine.connect()
+            db_tx = conn.begin()
+            tx = Transaction(base, conn)
+            self._local.tx = tx
+            try:
+                yield tx
+                db_tx.commit()
+            except BaseException:
+                db_tx.rollback()
+                tx.undo()
+                raise
+            finally:
+                self._local.tx = None
+                conn.close()
+            changed_access = tx.grants_changed or any(
+                base.by_id.get(i) is None or base.by_id[i].owner != o.owner or base.by_id[i].name != o.name
+                for i, o in tx.by_id.items()
+            ) or len(tx.by_id) != len(base.by_id)
+            self._snapshot = _Snapshot(base.version + (1 if changed_access else 0), tx.by_id, tx.grants)
+        tx.finish()
+
+    def _tx(self) -> Transaction | None:
+        return getattr(self._local, "tx", None)
+
+    @contextmanager
+    def _writing(self) -> Iterator[Transaction]:
+        """The open transaction, or a one-change transaction for callers outside any."""
+        tx = self._tx()
+        if tx is not None:
+            yield tx
+        else:
+            with self.transaction() as tx:
+                yield tx
+
+    # ---- reads (a transaction sees its own writes) ---------------------------------------
+    def _view(self) -> Transaction | _Snapshot:
+        return self._tx() or self._snapshot
+
     def get(self, kind: str, name: str, database: str = "", schema: str = "") -> CatalogObject | None:
-        return self._by_key.get((kind, database, schema, name))
+        return self._view().by_key.get((kind, database, schema, name))
 
     def by_id(self, object_id: int) -> CatalogObject | None:
-        return self._by_id.get(object_id)
+        return self._view().by_id.get(object_id)
 
     def list(self, kind: str, database: str | None = None, schema: str | None = None) -> list[CatalogObject]:
-        with self._lock:
-            items = [
-                o
-                for o in self._by_id.values()
-                if o.kind == kind
-                and (database is None or o.database == database)
-                and (schema is None or o.schema == schema)
-            ]
+        items = [
+            o
+            for o in self._view().by_id.values()
+            if o.kind == kind
+            and (database is None or o.database == database)
+            and (schema is None or o.schema == schema)
+        ]
         return sorted(items, key=lambda o: (o.database, o.schema, o.name))
 
-    def create(self, obj: CatalogObject) -> CatalogObject:
-        with self._lock, self._engine.begin() as conn:
-            if not obj.created_on:
-                obj.created_on = _now()
-            result = conn.execute(
-                insert(objects_table).values(
-                    kind=obj.kind,
-                    database=obj.database,
-                    schema=obj.schema,
-                    name=obj.name,
-                    owner=obj.owner,
-                    created_on=obj.created_on,
-                    comment=obj.comment,
-                    props=json.dumps(obj.props),
-                )
-            )
-            obj.id = int(result.inserted_primary_key[0])
-            self._by_key[obj.key] = obj
-            self._by_id[obj.id] = obj
-        return obj
+    def all_objects(self) -> Iterator[CatalogObject]:
+        yield from list(self._view().by_id.values())
 
-    def save(self, obj: CatalogObject, rename_from: tuple[str, str, str, str] | None = None) -> None:
-        """Persist changed fields of an existing object (including a rename or a move)."""
-        with self._lock, self._engine.begin() as conn:
-            self.version += 1
-            conn.execute(
-                update(objects_table)
-                .where(objects_table.c.id == obj.id)
-                .values(
-                    database=obj.database,
-                    schema=obj.schema,
-                    name=obj.name,
-                    owner=obj.owner,
-                    comment=obj.comment,
-                    props=json.dumps(obj.props),
-                )
-            )
-            if rename_from is not None:
-                self._by_key.pop(rename_from, None)
-            self._by_key[obj.key] = obj
-
-    def drop(self, obj: CatalogObject) -> None:
-        """Remove an object, its grants, and (for databases and schemas) everything inside it."""
-        with self._lock, self._engine.begin() as conn:
-            self.version += 1
-            victims = [obj]
-            if obj.kind == "DATABASE":
-                victims += [o for o in self._by_id.values() if o.database == obj.name and o.kind != "DATABASE"]
-            elif obj.kind == "SCHEMA":
-                victims += [
-                    o
-                    for o in self._by_id.values()
-                    if o.database == obj.database and o.schema == obj.name and o.kind != "SCHEMA"
-                ]
-            ids = [v.id for v in victims]
-            conn.execute(delete(objects_table).where(objects_table.c.id.in_(ids)))
-            conn.execute(delete(grants_table).where(grants_table.c.object_id.in_(ids)))
-            for v in victims:
-                self._by_key.pop(v.key, None)
-                self._by_id.pop(v.id, None)
-            for key in [k for k, g in self._grants.items() if g.object_id in ids]:
-                del self._grants[key]
-            if obj.kind in ("ROLE", "USER"):
-                self._remove_grants_to(conn, obj.kind, obj.name)
-
-    def _remove_grants_to(self, conn: Any, grantee_kind: str, grantee: str) -> None:
-        conn.execute(
-            delete(grants_table).where(
-                (grants_table.c.grantee_kind == grantee_kind) & (grants_table.c.grantee == grantee)
-            )
-        )
-        for key in [k for k, g in self._grants.items() if g.grantee_kind == grantee_kind and g.grantee == grantee]:
-            del self._grants[key]
-
-    def rename_grantee(self, grantee_kind: str, old: str, new: str) -> None:
-        """Keep grants to a user or role pointing at it after ALTER ... RENAME TO."""
-        with self._lock, self._engine.begin() as conn:
-            self.version += 1
-            conn.execute(
-                update(grantees := grants_table)
-                .where((grantees.c.grantee_kind == grantee_kind) & (grantees.c.grantee == old))
-                .values(grantee=new)
-            )
-            for key in [k for k, g in self._grants.items() if g.grantee_kind == grantee_kind and g.grantee == old]:
-                g = self._grants.pop(key)
-                g.grantee = new
-                self._grants[g.key] = g
-            for o in self._by_id.values():
-                if grantee_kind == "ROLE" and o.owner == old:
-                    o.owner = new
-                    conn.execute(update(objects_table).where(objects_table.c.id == o.id).values(owner=new))
-
-    # ---- grants --------------------------------------------------------------------------
-    def grant(self, g: Grant) -> bool:
-        """Record a grant; returns False when it already existed (grants are idempotent)."""
-        with self._lock, self._engine.begin() as conn:
-            existing = self._grants.get(g.key)
-            self.version += 1
-            if existing is not None:
-                if g.grant_option and not existing.grant_option:
-                    existing.grant_option = True
-                    conn.execute(update(grants_table).where(grants_table.c.id == existing.id).values(grant_option=True))
-                return False
-            g.created_on = g.created_on or _now()
-            result = conn.execute(
-                insert(grants_table).values(
-                    privilege=g.privilege,
-                    object_id=g.object_id,
-                    grantee_kind=g.grantee_kind,
-                    grantee=g.grantee,
-                    grant_option=g.grant_option,
-                    granted_by=g.granted_by,
-                    created_on=g.created_on,
-                )
-            )
-            g.id = int(result.inserted_primary_key[0])
-            self._grants[g.key] = g
-            return True
-
-    def revoke(self, privilege: str, object_id: int, grantee_kind: str, grantee: str) -> bool:
-        with self._lock, self._engine.begin() as conn:
-            g = self._grants.pop((privilege, object_id, grantee_kind, grantee), None)
-            self.version += 1
-            if g is None:
-                return False
-            conn.execute(delete(grants_table).where(grants_table.c.id == g.id))
-            return True
+    def inside(self, container: CatalogObject) -> list[CatalogObject]:
+        """Everything a database or schema holds (what a drop or rename of it carries along)."""
+        view = self._view()
+        if container.kind == "DATABASE":
+            return [o for o in view.by_id.values() if o.database == container.name and o.kind != "DATABASE"]
+        if container.kind == "SCHEMA":
+            return [o for o in view.by_id.values() if o.database == container.database
+                    and o.schema == container.name and o.kind != "SCHEMA"]
+        return []
 
     def grants(
         self,
@@ -325,19 +360,153 @@ class Catalog:
         grantee: str | None = None,
         privilege: str | None = None,
     ) -> list[Grant]:
-        with self._lock:
-            return [
-                g
-                for g in self._grants.values()
-                if (object_id is None or g.object_id == object_id)
-                and (grantee_kind is None or g.grantee_kind == grantee_kind)
-                and (grantee is None or g.grantee == grantee)
-                and (privilege is None or g.privilege == privilege)
-            ]
+        view = self._view()
+        if isinstance(view, _Snapshot) and object_id is not None:
+            candidates: Iterable[Grant] = view.grants_on(object_id)
+        elif isinstance(view, _Snapshot) and grantee_kind is not None and grantee is not None:
+            candidates = view.grants_to(grantee_kind, grantee)
+        else:
+            candidates = list(view.grants.values())
+        return [
+            g
+            for g in candidates
+            if (object_id is None or g.object_id == object_id)
+            and (grantee_kind is None or g.grantee_kind == grantee_kind)
+            and (grantee is None or g.grantee == grantee)
+            and (privilege is None or g.privilege == privilege)
+        ]
 
-    def all_objects(self) -> Iterator[CatalogObject]:
-        with self._lock:
-            yield from list(self._by_id.values())
+    # ---- writes --------------------------------------------------------------------------
+    def create(self, obj: CatalogObject) -> CatalogObject:
+        with self._writing() as tx:
+            if obj.key in tx.by_key:
+                raise ValueError(f"catalog already holds {obj.key}")
+            created_on = obj.created_on or _now()
+            result = tx.conn.execute(
+                insert(objects_table).values(
+                    kind=obj.kind,
+                    database=obj.database,
+                    schema=obj.schema,
+                    name=obj.name,
+                    owner=obj.owner,
+                    created_on=created_on,
+                    comment=obj.comment,
+                    props=json.dumps(dict(obj.props)),
+                )
+            )
+            stored = obj.evolve(id=int(result.inserted_primary_key[0]), created_on=created_on)
+            tx.by_key[stored.key] = stored
+            tx.by_id[stored.id] = stored
+            return stored
+
+    def update(self, obj: CatalogObject) -> CatalogObject:
+        """Store a changed copy of an existing object (including a rename or a move), by id."""
+        with self._writing() as tx:
+            old = tx.by_id.get(obj.id)
+            if old is None:
+                raise KeyError(f"catalog object {obj.id} does not exist")
+            if obj.key != old.key and obj.key in tx.by_key:
+                raise ValueError(f"catalog already holds {obj.key}")
+            tx.conn.execute(
+                update(objects_table)
+                .where(objects_table.c.id == obj.id)
+                .values(
+                    database=obj.database,
+                    schema=obj.schema,
+                    name=obj.name,
+                    owner=obj.owner,
+                    comment=obj.comment,
+                    props=json.dumps(dict(obj.props)),
+                )
+            )
+            tx.by_key.pop(old.key, None)
+            tx.by_key[obj.key] = obj
+            tx.by_id[obj.id] = obj
+            return obj
+
+    def drop(self, obj: CatalogObject) -> list[CatalogObject]:
+        """Remove an object, its grants, and (for databases and schemas) everything inside it.
+
+        Returns every object removed, so the caller can release what they hold outside the catalog."""
+        with self._writing() as tx:
+            victims = [obj, *self.inside(obj)]
+            ids = [v.id for v in victims]
+            tx.conn.execute(delete(objects_table).where(objects_table.c.id.in_(ids)))
+            tx.conn.execute(delete(grants_table).where(grants_table.c.object_id.in_(ids)))
+            tx.conn.execute(delete(observed_table).where(observed_table.c.object_id.in_(ids)))
+            for v in victims:
+                tx.by_key.pop(v.key, None)
+                tx.by_id.pop(v.id, None)
+            for key in [k for k, g in tx.grants.items() if g.object_id in ids]:
+                del tx.grants[key]
+                tx.grants_changed = True
+            if obj.kind in ("ROLE", "USER"):
+                self._remove_grants_to(tx, obj.kind, obj.name)
+            return victims
+
+    def _remove_grants_to(self, tx: Transaction, grantee_kind: str, grantee: str) -> None:
+        tx.conn.execute(
+            delete(grants_table).where(
+                (grants_table.c.grantee_kind == grantee_kind) & (grants_table.c.grantee == grantee)
+            )
+        )
+        for key in [k for k, g in tx.grants.items() if g.grantee_kind == grantee_kind and g.grantee == grantee]:
+            del tx.grants[key]
+            tx.grants_changed = True
+
+    def rename_grantee(self, grantee_kind: str, old: str, new: str) -> None:
+        """Keep grants to a user or role (and a role's ownerships) pointing at it after a rename."""
+        with self._writing() as tx:
+            tx.conn.execute(
+                update(grants_table)
+                .where((grants_table.c.grantee_kind == grantee_kind) & (grants_table.c.grantee == old))
+                .values(grantee=new)
+            )
+            for key in [k for k, g in tx.grants.items() if g.grantee_kind == grantee_kind and g.grantee == old]:
+                g = tx.grants.pop(key)
+                moved = dataclasses.replace(g, grantee=new)
+                tx.grants[moved.key] = moved
+                tx.grants_changed = True
+            if grantee_kind == "ROLE":
+                for o in [o for o in tx.by_id.values() if o.owner == old]:
+                    self.update(o.evolve(owner=new))
+
+    # ---- grants --------------------------------------------------------------------------
+    def grant(self, g: Grant) -> bool:
+        """Record a grant; returns False when it already existed (grants are idempotent)."""
+        with self._writing() as tx:
+            existing = tx.grants.get(g.key)
+            if existing is not None:
+                if g.grant_option and not existing.grant_option:
+                    tx.conn.execute(update(grants_table).where(grants_table.c.id == existing.id)
+                                    .values(grant_option=True))
+                    tx.grants[g.key] = dataclasses.replace(existing, grant_option=True)
+                    tx.grants_changed = True
+                return False
+            created_on = g.created_on or _now()
+            result = tx.conn.execute(
+                insert(grants_table).values(
+                    privilege=g.privilege,
+                    object_id=g.object_id,
+                    grantee_kind=g.grantee_kind,
+                    grantee=g.grantee,
+                    grant_option=g.grant_option,
+                    granted_by=g.granted_by,
+                    created_on=created_on,
+                )
+            )
+            tx.grants[g.key] = dataclasses.replace(g, id=int(result.inserted_primary_key[0]), created_on=created_on)
+            tx.grants_changed = True
+            return True
+
+    def revoke(self, privilege: str, object_id: int, grantee_kind: str, grantee: str) -> bool:
+        with self._writing() as tx:
+            g = tx.grants.pop((privilege, object_id, grantee_kind, grantee), None)
+            if g is None:
+                return False
+            tx.conn.execute(delete(grants_table).where(grants_table.c.id == g.id))
+            tx.grants_changed = True
+            return True
 
     def close(self) -> None:
         self._engine.dispose()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gzip
 import io
-import re
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,85 +21,40 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from snowport import errors
-from snowport.sql import stages as stage_commands
-from snowport.sql import tables
-from snowport.sql.context import Ctx
-from snowport.sql.lexer import Parser
-from snowport.sql.result import Result, column
+from snowport.commands import stages as stage_commands
+from snowport.commands import tables
+from snowport.commands.columns import Col, Rows, columns
+from snowport.commands.context import Ctx
+from snowport.data.files import read_sql, sql_str
 from snowport.stages.locations import StageRef, parse_stage_ref
 
-_HEAD = re.compile(r"^\s*COPY\s+INTO\s+", re.I)
-_COMMENT = re.compile(r"/\*.*?\*/|--[^\n]*", re.S)
 LOAD_COLUMNS = ["file", "status", "rows_parsed", "rows_loaded", "error_limit", "errors_seen", "first_error",
                 "first_error_line", "first_error_character", "first_error_column_name"]
+_FIXED = {"rows_parsed", "rows_loaded", "error_limit", "errors_seen", "first_error_line", "first_error_character"}
+LOAD_RESULT = columns(*(Col(c, "fixed" if c in _FIXED else "text", lambda r, i=i: r[i])
+                        for i, c in enumerate(LOAD_COLUMNS)))
+NOTHING_LOADED = columns(Col("status", value=lambda r: r[0]))
+UNLOAD_RESULT = columns(Col("rows_unloaded", "fixed", lambda r: r[0]), Col("input_bytes", "fixed", lambda r: r[1]),
+                        Col("output_bytes", "fixed", lambda r: r[2]))
 
 
 @dataclass
 class CopyStatement:
     target: str
+    target_parts: list[str] | None  # the table's name parts when loading
     target_columns: list[str] | None
     source: str  # a stage reference, a table name, or a parenthesised query
     options: dict[str, Any]
 
 
-def _take(text: str) -> tuple[str, str]:
-    """Next operand: a quoted string, a (parenthesised query), or a run up to whitespace/paren."""
-    text = text.lstrip()
-    if not text:
-        return "", ""
-    if text[0] == "(":
-        depth, quote = 0, None
-        for i, c in enumerate(text):
-            if quote:
-                if c == quote:
-                    quote = None
-                continue
-            if c in "'\"":
-                quote = c
-            elif c == "(":
-                depth += 1
-            elif c == ")":
-                depth -= 1
-                if depth == 0:
-                    return text[: i + 1], text[i + 1 :]
-        raise errors.syntax_error(1, len(text), "<EOF>")
-    if text[0] == "'":
-        end = text.find("'", 1)
-        return (text, "") if end == -1 else (text[: end + 1], text[end + 1 :])
-    m = re.match(r'(?:"[^"]*"|[^\s(])+', text)
-    assert m
-    return m.group(0), text[m.end():]
-
-
-def parse(sql: str) -> CopyStatement:
-    text = _COMMENT.sub(" ", sql).strip().rstrip(";")
-    m = _HEAD.match(text)
-    if not m:
-        raise errors.syntax_error(1, 0, text.split()[0] if text.split() else "<EOF>")
-    target, rest = _take(text[m.end():])
-    columns = None
-    if rest.lstrip().startswith("("):
-        col_text, rest = _take(rest)
-        columns = [p.qualified_name(1)[0] for p in [Parser(c) for c in col_text[1:-1].split(",")]]
-    kw, rest = _take(rest)
-    if kw.upper() != "FROM":
-        raise errors.syntax_error(1, len(text) - len(rest) - len(kw), kw or "<EOF>")
-    source, rest = _take(rest)
-    if not source:
-        raise errors.syntax_error(1, len(text), "<EOF>")
-    options = {k.upper(): v for k, v in (Parser(rest).properties() if rest.strip() else {}).items()}
-    return CopyStatement(target, columns, source, options)
-
-
-def _is_stage(operand: str) -> bool:
+def is_stage(operand: str) -> bool:
     return operand.startswith("@") or operand.startswith("'@")
 
 
-def execute(ctx: Ctx, sql: str, run_query: Callable[[str], Result]) -> Result:
-    statement = parse(sql)
-    if _is_stage(statement.target):
+def execute(ctx: Ctx, statement: CopyStatement, run_query: Callable[[str], pa.Table]) -> Rows:
+    if is_stage(statement.target):
         return unload(ctx, statement, run_query)
-    if not _is_stage(statement.source):
+    if not is_stage(statement.source):
         raise errors.SnowflakeError(1003, "42000", errors.compilation(
             f"syntax error line 1 at position 0 unexpected '{statement.source[:30]}'."))
     return load(ctx, statement)
@@ -121,34 +75,13 @@ def _file_format(options: dict[str, Any]) -> dict[str, Any]:
     return fmt
 
 
-def _sql_str(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _read_sql(path: Path, fmt: dict[str, Any]) -> str:
-    """A DuckDB table function reading one file."""
-    p = _sql_str(str(path))
-    if fmt["TYPE"] == "PARQUET":
-        return f"read_parquet({p})"
-    if fmt["TYPE"] == "JSON":
-        return f"read_json_auto({p}, format='auto')"
-    delimiter = str(fmt.get("FIELD_DELIMITER", ","))
-    quote = fmt.get("FIELD_OPTIONALLY_ENCLOSED_BY")
-    quote = '"' if quote in (None, "NONE") else str(quote)
-    skip = int(fmt.get("SKIP_HEADER", 0))
-    return (f"read_csv({p}, header=false, skip={skip}, delim={_sql_str(delimiter)}, quote={_sql_str(quote)}, "
-            f"escape={_sql_str(quote)}, all_varchar=true, auto_detect=true, compression='auto', "
-            f"null_padding=false, strict_mode=false)")
-
-
 # ---- loading -----------------------------------------------------------------------------
-def load(ctx: Ctx, statement: CopyStatement) -> Result:
-    parts = Parser(statement.target).qualified_name(3)
-    database, schema, name = ctx.object_in_schema(parts, "COPY")
+def load(ctx: Ctx, statement: CopyStatement) -> Rows:
+    database, schema, name = ctx.object_in_schema(statement.target_parts or [], "COPY")
     ref = tables.TableRef(database, schema, name, None)  # type: ignore[arg-type]
-    table = tables._require_table(ctx, ref, ("INSERT",))
+    table = tables.require_table(ctx, ref, "COPY INTO TABLE")
     stage_ref = parse_stage_ref(statement.source)
-    stage = stage_commands.resolve(ctx, stage_ref, "READ")
+    stage = stage_commands.resolve(ctx, stage_ref, "GET")
     ctx.core.warehouses.require(ctx)
     fmt = _file_format(statement.options)
     on_error = str(statement.options.get("ON_ERROR", "ABORT_STATEMENT")).upper()
@@ -161,7 +94,7 @@ def load(ctx: Ctx, statement: CopyStatement) -> Result:
         names = {str(w).lstrip("/") for w in (wanted if isinstance(wanted, list) else [wanted])}
         files = [f for f in files if f.path in names or f.path.removeprefix(stage_ref.path.lstrip("/")) in names]
 
-    duck = ctx.session.engine.conn._duck_conn
+    duck = ctx.session.engine.duckdb
     qualified = f'"{database}"."{schema}"."{name}"'
     described = duck.execute(f"DESCRIBE {qualified}").fetchall()
     table_columns = [(r[0], r[1]) for r in described]
@@ -172,7 +105,8 @@ def load(ctx: Ctx, statement: CopyStatement) -> Result:
             raise errors.SnowflakeError(904, "42000", errors.compilation(f"error line 1 at position 0\n"
                                                                          f"invalid identifier '{missing[0]}'"))
         table_columns = [(c, by_name[c]) for c in statement.target_columns]
-    history: dict[str, str] = dict(table.props.get("load_history", {}))
+    # Load history is observed state: what was loaded, not what anyone asked for.
+    history: dict[str, str] = dict(ctx.core.observed.value(table.id, "load_history", {}))
     rows = []
     duck.execute("BEGIN TRANSACTION")  # ABORT_STATEMENT undoes the files loaded before the failure
     try:
@@ -182,14 +116,10 @@ def load(ctx: Ctx, statement: CopyStatement) -> Result:
         duck.execute("ROLLBACK")
         raise
     duck.execute("COMMIT")
-    table.props["load_history"] = history
-    ctx.catalog.save(table)
+    ctx.core.observed.set(table.id, load_history=history)
     if not rows:
-        return Result([column("status")], [("Copy executed with 0 files processed.",)])
-    fixed = {"rows_parsed", "rows_loaded", "error_limit", "errors_seen", "first_error_line",
-             "first_error_character"}
-    return Result([column(c, "fixed" if c in fixed else "text") for c in LOAD_COLUMNS], rows,
-                  statement_type_id=0x3600)
+        return Rows(NOTHING_LOADED, [("Copy executed with 0 files processed.",)])
+    return Rows(LOAD_RESULT, rows)
 
 
 def _load_files(ctx: Ctx, duck: Any, stage: Any, files: list, qualified: str, table_columns: list[tuple[str, str]],
@@ -214,7 +144,7 @@ def _load_file(duck: Any, qualified: str, table_columns: list[tuple[str, str]], 
                options: dict[str, Any], on_error: str) -> tuple:
     """(status, rows_parsed, rows_loaded, error_limit, errors_seen, first_error, line, char, column)."""
     try:
-        relation = duck.sql(f"SELECT * FROM {_read_sql(path, fmt)}")
+        relation = duck.sql(f"SELECT * FROM {read_sql(path, fmt)}")
         file_columns = relation.columns
     except Exception as e:  # unreadable file: the whole file fails
         return ("LOAD_FAILED", 0, 0, 1, 1, str(e).split("\n")[0], None, None, None)
@@ -228,12 +158,12 @@ def _load_file(duck: Any, qualified: str, table_columns: list[tuple[str, str]], 
     for (target, target_type), source in zip(table_columns, selected, strict=True):
         value = source
         if fmt["TYPE"] == "CSV" and null_if:
-            nulls = ", ".join(_sql_str(str(v)) for v in null_if)
+            nulls = ", ".join(sql_str(str(v)) for v in null_if)
             value = f"CASE WHEN {source} IN ({nulls}) THEN NULL ELSE {source} END"
         exprs.append(f'TRY_CAST({value} AS {target_type}) AS "{target}"')
         checks.append(f"({value} IS NOT NULL AND TRY_CAST({value} AS {target_type}) IS NULL)")
     bad = " OR ".join(checks) or "FALSE"
-    source_sql = f"SELECT *, row_number() OVER () AS _line FROM {_read_sql(path, fmt)}"
+    source_sql = f"SELECT *, row_number() OVER () AS _line FROM {read_sql(path, fmt)}"
     stats = duck.execute(
         f"SELECT count(*), count(*) FILTER (WHERE {bad}), min(_line) FILTER (WHERE {bad}) FROM ({source_sql})"
     ).fetchone()
@@ -273,13 +203,12 @@ def _select_columns(file_columns: list[str], table_columns: list[tuple[str, str]
 
 
 # ---- unloading ---------------------------------------------------------------------------
-def unload(ctx: Ctx, statement: CopyStatement, run_query: Callable[[str], Result]) -> Result:
+def unload(ctx: Ctx, statement: CopyStatement, run_query: Callable[[str], pa.Table]) -> Rows:
     stage_ref: StageRef = parse_stage_ref(statement.target)
-    stage = stage_commands.resolve(ctx, stage_ref, "WRITE")
+    stage = stage_commands.resolve(ctx, stage_ref, "PUT")
     source = statement.source
     query = source[1:-1] if source.startswith("(") else f"SELECT * FROM {source}"
-    result = run_query(query)
-    table = result.arrow if result.arrow is not None else result.to_arrow()
+    table = run_query(query)
     fmt = _file_format(statement.options)
     header = statement.options.get("HEADER") is True
     single = statement.options.get("SINGLE") is True
@@ -309,8 +238,7 @@ def unload(ctx: Ctx, statement: CopyStatement, run_query: Callable[[str], Result
         tmp.write(data)
     ctx.core.stages.import_file(stage.key, target, Path(tmp.name))
     input_bytes = int(table.nbytes)
-    return Result([column("rows_unloaded", "fixed"), column("input_bytes", "fixed"), column("output_bytes", "fixed")],
-                  [(table.num_rows, input_bytes, len(data))])
+    return Rows(UNLOAD_RESULT, [(table.num_rows, input_bytes, len(data))])
 
 
 def _encode(table: pa.Table, fmt: dict[str, Any], header: bool, compression: str) -> bytes:

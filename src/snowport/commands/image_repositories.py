@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from snowport import errors
 from snowport.catalog.store import CatalogObject
+from snowport.commands import lifecycle
+from snowport.commands.columns import Col, Rows, columns, created_on, like_matcher, owner_role_type
+from snowport.commands.context import Ctx
+from snowport.commands.kinds import IMAGE_REPOSITORY, storage_key
 from snowport.names import display, normalize
-from snowport.sql import schema_objects
-from snowport.sql.context import Ctx
-from snowport.sql.result import SHOW, Result, column, status
-from snowport.sql.showing import like_matcher, owner_role_type
 
 KIND = "IMAGE REPOSITORY"
 READ_PRIVILEGES = ("READ", "WRITE", "SERVICE READ", "SERVICE WRITE")
@@ -24,11 +25,7 @@ def repository_url(ctx: Ctx, repo: CatalogObject) -> str:
     return f"{host}/{repo.database}/{repo.schema}/{repo.name}".lower()
 
 
-def create(ctx: Ctx, parts: list[str], props: dict[str, Any], or_replace: bool, if_not_exists: bool) -> Result:
-    database, schema, name = ctx.object_in_schema(parts, "CREATE IMAGE REPOSITORY")
-    sch = ctx.usable_schema(database, schema)
-    if not ctx.auth.has(ctx.session, sch, ("CREATE IMAGE REPOSITORY",)):
-        raise errors.insufficient_privileges("schema", display(database, schema))
+def _encryption(props: dict[str, Any]) -> str:
     encryption = "SNOWFLAKE_FULL"
     for key, value in props.items():
         if key == "ENCRYPTION" and isinstance(value, dict):
@@ -37,65 +34,79 @@ def create(ctx: Ctx, parts: list[str], props: dict[str, Any], or_replace: bool, 
                 raise errors.invalid_value(f"invalid value '{encryption}' for property 'TYPE' of 'ENCRYPTION'")
         elif key != "COMMENT":
             raise errors.invalid_value(f"invalid property '{key}' for 'IMAGE REPOSITORY'")
-    with ctx.catalog.lock:
-        existing = ctx.catalog.get(KIND, name, database, schema)
-        if existing is not None:
-            if if_not_exists:
-                return status(f"{name} already exists, statement succeeded.")
-            if not or_replace:
-                raise errors.already_exists(KIND, name)
-            if not ctx.auth.owns(ctx.session, existing):
-                raise errors.insufficient_privileges("image repository", display(database, schema, name))
-            ctx.catalog.drop(existing)
-            ctx.core.registry.drop_repository(f"repo-{existing.id}")
-        ctx.catalog.create(CatalogObject(kind=KIND, name=name, database=database, schema=schema, owner=ctx.role,
-                                         comment=props.get("COMMENT"), props={"encryption": encryption}))
-    return status(f"Image Repository {name} successfully created.")
+    return encryption
 
 
-def drop(ctx: Ctx, parts: list[str], if_exists: bool) -> Result:
-    return schema_objects.drop(ctx, KIND, parts, if_exists,
-                               lambda repo: ctx.core.registry.drop_repository(f"repo-{repo.id}"))
+def create(ctx: Ctx, parts: list[str], props: dict[str, Any], or_replace: bool = False,
+           if_not_exists: bool = False) -> str:
+    target = lifecycle.resolve(ctx, IMAGE_REPOSITORY, parts, "CREATE IMAGE REPOSITORY")
+
+    def build() -> CatalogObject:
+        return lifecycle.new_object(ctx, IMAGE_REPOSITORY, target, props.get("COMMENT"),
+                                    {"encryption": _encryption(props)})
+
+    return lifecycle.create(ctx, IMAGE_REPOSITORY, target, build, or_replace=or_replace,
+                            if_not_exists=if_not_exists)[1]
 
 
-COLUMNS = ("created_on name database_name schema_name repository_url owner owner_role_type comment encryption "
-           "privatelink_repository_url").split()
+def drop(ctx: Ctx, parts: list[str], if_exists: bool = False) -> str:
+    target = lifecycle.resolve(ctx, IMAGE_REPOSITORY, parts, "DROP IMAGE REPOSITORY")
+    return lifecycle.drop(ctx, IMAGE_REPOSITORY, target, if_exists)
 
 
-def show(ctx: Ctx, like: str | None, database: str | None, schema: str | None) -> Result:
+@dataclass(frozen=True)
+class RepositoryRow:
+    repo: CatalogObject
+    url: str
+
+    @property
+    def created_dt(self):  # noqa: ANN201
+        return self.repo.created_dt
+
+
+SHOW_COLUMNS = columns(
+    created_on(),
+    Col("name", value=lambda r: r.repo.name),
+    Col("database_name", value=lambda r: r.repo.database),
+    Col("schema_name", value=lambda r: r.repo.schema),
+    Col("repository_url", value=lambda r: r.url),
+    Col("owner", value=lambda r: r.repo.owner),
+    Col("owner_role_type", value=lambda r: owner_role_type(r.repo)),
+    Col("comment", value=lambda r: r.repo.comment or ""),
+    Col("encryption", value=lambda r: r.repo.props.get("encryption", "SNOWFLAKE_FULL")),
+    Col("privatelink_repository_url", value=lambda r: None),
+)
+
+
+def show(ctx: Ctx, like: str | None, database: str | None, schema: str | None) -> Rows:
     match = like_matcher(like)
-    rows = []
-    for repo in ctx.catalog.list(KIND, database, schema):
-        if not match(repo.name) or not ctx.auth.has(ctx.session, repo, READ_PRIVILEGES):
-            continue
-        rows.append((repo.created_dt, repo.name, repo.database, repo.schema, repository_url(ctx, repo), repo.owner,
-                     owner_role_type(repo), repo.comment or "", repo.props.get("encryption", "SNOWFLAKE_FULL"),
-                     None))
-    return Result([column(c, "timestamp_ltz" if c == "created_on" else "text") for c in COLUMNS], rows,
-                  statement_type_id=SHOW)
+    items = [RepositoryRow(repo, repository_url(ctx, repo)) for repo in ctx.catalog.list(KIND, database, schema)
+             if match(repo.name) and ctx.auth.allows(ctx.session, "SHOW IMAGE REPOSITORIES", repo)]
+    return Rows(SHOW_COLUMNS, items)
 
 
-def readable(ctx: Ctx, parts: list[str]) -> CatalogObject:
-    database, schema, name = ctx.object_in_schema(parts, "SHOW IMAGES")
-    repo = ctx.catalog.get(KIND, name, database, schema)
-    if repo is None or not ctx.auth.can_see(ctx.session, repo):
-        raise errors.does_not_exist("Image Repository", display(database, schema, name))
-    if not ctx.auth.has(ctx.session, repo, READ_PRIVILEGES):
-        raise errors.insufficient_privileges("image repository", display(database, schema, name))
+def readable(ctx: Ctx, parts: list[str], command: str = "SHOW IMAGES") -> CatalogObject:
+    target = lifecycle.resolve(ctx, IMAGE_REPOSITORY, parts, command)
+    repo = lifecycle.existing(ctx, IMAGE_REPOSITORY, target)
+    ctx.require(command, repo, display(target.database, target.schema, target.name))
     return repo
 
 
-def show_images(ctx: Ctx, like: str | None, parts: list[str]) -> Result:
+IMAGE_COLUMNS = columns(
+    Col("created_on", "timestamp_ltz", lambda r: r[0]), Col("image_name", value=lambda r: r[1]),
+    Col("tags", value=lambda r: r[2]), Col("digest", value=lambda r: r[3]), Col("image_path", value=lambda r: r[4]),
+)
+
+
+def show_images(ctx: Ctx, like: str | None, parts: list[str]) -> Rows:
     repo = readable(ctx, parts)
     match = like_matcher(like)
     base = f"{repo.database}/{repo.schema}/{repo.name}".lower()
     rows = []
-    for image, tag, digest, updated in ctx.core.registry.images(f"repo-{repo.id}"):
+    for image, tag, digest, updated in ctx.core.registry.images(storage_key(repo)):
         if match(image):
             rows.append((datetime.fromtimestamp(updated, UTC), image, tag, digest, f"{base}/{image}:{tag}"))
-    cols = [column("created_on", "timestamp_ltz")] + [column(c) for c in ("image_name", "tags", "digest",
-                                                                          "image_path")]
-    return Result(cols, rows, statement_type_id=SHOW)
+    return Rows(IMAGE_COLUMNS, rows)
 
 
 def list_images(ctx: Ctx, path: str) -> str:
@@ -103,5 +114,5 @@ def list_images(ctx: Ctx, path: str) -> str:
     parts = [p for p in str(path).strip().split("/") if p]
     if len(parts) != 3:
         raise errors.invalid_value(f"Invalid repository path '{path}'. Expected '/<db>/<schema>/<repository>'.")
-    repo = readable(ctx, [normalize(p) for p in parts])
-    return json.dumps({"images": ctx.core.registry.image_names(f"repo-{repo.id}")}, separators=(",", ":"))
+    repo = readable(ctx, [normalize(p) for p in parts], "SYSTEM$REGISTRY_LIST_IMAGES")
+    return json.dumps({"images": ctx.core.registry.image_names(storage_key(repo))}, separators=(",", ":"))

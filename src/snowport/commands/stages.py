@@ -11,17 +11,20 @@ import hashlib
 import posixpath
 import re
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import pyarrow as pa
 
 from snowport import errors
 from snowport.catalog.store import CatalogObject
+from snowport.commands import lifecycle
+from snowport.commands.columns import Col, Rows, columns, created_on, like_matcher, owner_role_type
+from snowport.commands.context import Ctx
+from snowport.commands.kinds import STAGE, storage_key
+from snowport.commands.lifecycle import Name
+from snowport.data.files import read_sql
 from snowport.names import display
-from snowport.sql import schema_objects
-from snowport.sql.context import Ctx
-from snowport.sql.result import DESCRIBE, SHOW, Result, column, status, success
-from snowport.sql.showing import like_matcher, owner_role_type
 from snowport.stages.locations import StageRef, TransferCommand
 from snowport.stages.storage import StageFile
 from snowport.stages.tokens import FileGrant
@@ -44,7 +47,7 @@ class ResolvedStage:
 # Resolution and privileges
 # ======================================================================================
 def resolve(ctx: Ctx, ref: StageRef, need: str) -> ResolvedStage:
-    """The stage `ref` names if the session holds `need` (READ or WRITE) on it."""
+    """The stage `ref` names if the privilege-matrix row `need` (PUT, GET, LIST, ...) allows the session."""
     if ref.kind == "USER":
         digest = hashlib.sha256(ctx.session.user.encode()).hexdigest()[:16]
         return ResolvedStage(f"user-{digest}", "", None, "@~")
@@ -56,7 +59,7 @@ def resolve(ctx: Ctx, ref: StageRef, need: str) -> ResolvedStage:
             raise errors.object_does_not_exist(shown)
         if not ctx.auth.owns(ctx.session, table):
             raise errors.insufficient_privileges("table", shown)
-        return ResolvedStage(f"table-{table.id}", "", table, f"@%{name}")
+        return ResolvedStage(storage_key(table), "", table, f"@%{name}")
     database, schema, name = ctx.object_in_schema(ref.parts, "STAGE")
     stage = ctx.catalog.get("STAGE", name, database, schema)
     shown = display(database, schema, name)
@@ -65,10 +68,8 @@ def resolve(ctx: Ctx, ref: StageRef, need: str) -> ResolvedStage:
     if (stage is None or db is None or sch is None or not ctx.auth.has(ctx.session, db, ("USAGE",))
             or not ctx.auth.has(ctx.session, sch, ("USAGE",)) or not ctx.auth.can_see(ctx.session, stage)):
         raise errors.does_not_exist("Stage", shown)
-    wanted = ("WRITE",) if need == "WRITE" else ("READ", "WRITE")
-    if not ctx.auth.has(ctx.session, stage, wanted):
-        raise errors.insufficient_privileges("stage", shown)
-    return ResolvedStage(f"stage-{stage.id}", name.lower() + "/", stage, "@" + shown)
+    ctx.require(need, stage, shown)
+    return ResolvedStage(storage_key(stage), name.lower() + "/", stage, "@" + shown)
 
 
 def _file_matcher(pattern: str | None, prefix: str):
@@ -113,93 +114,128 @@ def _stage_props(props: dict[str, Any], base: dict[str, Any] | None = None) -> d
     return out
 
 
-def create_stage(ctx: Ctx, parts: list[str], props: dict[str, Any], or_replace: bool, if_not_exists: bool,
-                 temporary: bool = False) -> Result:
-    database, schema, name = ctx.object_in_schema(parts, "CREATE STAGE")
-    sch = ctx.usable_schema(database, schema)
-    if not ctx.auth.has(ctx.session, sch, ("CREATE STAGE",)):
-        raise errors.insufficient_privileges("schema", display(database, schema))
-    settings = _stage_props(props)
-    with ctx.catalog.lock:
-        existing = ctx.catalog.get("STAGE", name, database, schema)
-        if existing is not None:
-            if if_not_exists:
-                return status(f"{name} already exists, statement succeeded.")
-            if not or_replace:
-                raise errors.already_exists("STAGE", name)
-            if not ctx.auth.owns(ctx.session, existing):
-                raise errors.insufficient_privileges("stage", display(database, schema, name))
-            ctx.catalog.drop(existing)
-            ctx.core.stages.drop(f"stage-{existing.id}")
+def create_stage(ctx: Ctx, parts: list[str], props: dict[str, Any], or_replace: bool = False,
+                 if_not_exists: bool = False, temporary: bool = False) -> str:
+    target = lifecycle.resolve(ctx, STAGE, parts, "CREATE STAGE")
+
+    def build() -> CatalogObject:
+        settings = _stage_props(props)
         comment = settings.pop("comment", None)
         settings["temporary"] = temporary
         if temporary:
             settings["session_id"] = ctx.session.id  # dropped when that session ends
-        ctx.catalog.create(CatalogObject(kind="STAGE", name=name, database=database, schema=schema, owner=ctx.role,
-                                         comment=comment, props=settings))
-    return status(f"Stage area {name} successfully created.")
+        return lifecycle.new_object(ctx, STAGE, target, comment, settings)
+
+    return lifecycle.create(ctx, STAGE, target, build, or_replace=or_replace, if_not_exists=if_not_exists)[1]
 
 
-def drop_stage(ctx: Ctx, parts: list[str], if_exists: bool) -> Result:
-    return schema_objects.drop(ctx, "STAGE", parts, if_exists, lambda stage: ctx.core.stages.drop(f"stage-{stage.id}"))
+def drop_stage(ctx: Ctx, parts: list[str], if_exists: bool = False) -> str:
+    return lifecycle.drop(ctx, STAGE, lifecycle.resolve(ctx, STAGE, parts, "DROP STAGE"), if_exists)
 
 
-def alter_stage(ctx: Ctx, parts: list[str], action: str, props: dict[str, Any], if_exists: bool) -> Result:
-    database, schema, name = ctx.object_in_schema(parts, "ALTER STAGE")
-    stage = ctx.catalog.get("STAGE", name, database, schema)
-    if stage is None or not ctx.auth.can_see(ctx.session, stage):
+def drop_session_stages(core: Any, session_id: int | None = None) -> None:
+    """Temporary stages live as long as the session that created them: drop them and their files.
+    With no session id, drop every session's (at start: no session survives a restart)."""
+    with core.catalog.transaction() as tx:
+        for stage in core.catalog.list("STAGE"):
+            if stage.props.get("temporary") and session_id in (None, stage.props.get("session_id")):
+                core.catalog.drop(stage)
+                tx.after_commit(partial(core.stages.drop, storage_key(stage)))
+
+
+def rename_stage(ctx: Ctx, parts: list[str], new_parts: list[str], if_exists: bool = False) -> str:
+    target = lifecycle.resolve(ctx, STAGE, parts, "ALTER STAGE")
+    new_name = lifecycle.resolve(ctx, STAGE, new_parts, "ALTER STAGE")
+    if len(new_parts) == 1:
+        new_name = Name(new_name.name, target.database, target.schema)
+    return lifecycle.rename(ctx, STAGE, target, new_name, if_exists)
+
+
+def set_stage_properties(ctx: Ctx, parts: list[str], props: dict[str, Any], if_exists: bool = False) -> str:
+    target = lifecycle.resolve(ctx, STAGE, parts, "ALTER STAGE")
+
+    def change(stage: CatalogObject) -> CatalogObject:
+        settings = _stage_props(props, dict(stage.props))
+        comment = settings.pop("comment", stage.comment)
+        return stage.evolve(props=settings, comment=comment)
+
+    lifecycle.alter(ctx, STAGE, target, "ALTER STAGE", change, if_exists)
+    return lifecycle.SUCCESS
+
+
+def unset_stage_properties(ctx: Ctx, parts: list[str], keys: list[str], if_exists: bool = False) -> str:
+    target = lifecycle.resolve(ctx, STAGE, parts, "ALTER STAGE")
+    for key in keys:
+        if key not in ("COMMENT", "FILE_FORMAT", "COPY_OPTIONS"):
+            raise errors.invalid_value(f"invalid property '{key}' for 'STAGE'")
+
+    def change(stage: CatalogObject) -> CatalogObject:
+        props = {k: v for k, v in stage.props.items() if k.upper() not in keys}
+        return stage.evolve(props=props, comment=None if "COMMENT" in keys else stage.comment)
+
+    lifecycle.alter(ctx, STAGE, target, "ALTER STAGE", change, if_exists)
+    return lifecycle.SUCCESS
+
+
+def refresh_stage(ctx: Ctx, parts: list[str], subpath: str, if_exists: bool = False) -> Rows | str:
+    target = lifecycle.resolve(ctx, STAGE, parts, "ALTER STAGE")
+    stage = lifecycle.find(ctx, STAGE, target)
+    if stage is None:
         if if_exists:
-            return success()
-        raise errors.does_not_exist("Stage", display(database, schema, name))
-    if action == "REFRESH":
-        return refresh_directory(ctx, stage, str(props.get("SUBPATH") or ""))
-    if not ctx.auth.owns(ctx.session, stage):
-        raise errors.insufficient_privileges("stage", display(database, schema, name))
-    if action == "RENAME":
-        new = props["NAME"]
-        if ctx.catalog.get("STAGE", new, database, schema) is not None:
-            raise errors.already_exists("STAGE", new)
-        old_key = stage.key
-        stage.name = new
-        ctx.catalog.save(stage, rename_from=old_key)
-    elif action == "SET":
-        settings = _stage_props(props, stage.props)
-        if "comment" in settings:
-            stage.comment = settings.pop("comment")
-        stage.props = settings
-        ctx.catalog.save(stage)
-    elif action == "UNSET":
-        for key in props:
-            if key == "COMMENT":
-                stage.comment = None
-        ctx.catalog.save(stage)
-    return success()
+            return lifecycle.SUCCESS
+        raise errors.does_not_exist("Stage", target.shown)
+    return refresh_directory(ctx, stage, subpath)
 
 
-STAGE_COLUMNS = ("created_on name database_name schema_name url has_credentials has_encryption_key owner comment "
-                 "region type cloud notification_channel storage_integration endpoint owner_role_type "
-                 "directory_enabled").split()
+@dataclass(frozen=True)
+class StageRow:
+    stage: CatalogObject
+
+    @property
+    def created_dt(self):  # noqa: ANN201
+        return self.stage.created_dt
 
 
-def show_stages(ctx: Ctx, like: str | None, database: str | None, schema: str | None) -> Result:
+def _s(fn: Any) -> Any:
+    return lambda r: fn(r.stage)
+
+
+SHOW_COLUMNS = columns(
+    created_on(),
+    Col("name", value=_s(lambda s: s.name)),
+    Col("database_name", value=_s(lambda s: s.database)),
+    Col("schema_name", value=_s(lambda s: s.schema)),
+    Col("url", value=lambda r: ""),
+    Col("has_credentials", value=lambda r: "N"),
+    Col("has_encryption_key", value=lambda r: "N"),
+    Col("owner", value=_s(lambda s: s.owner)),
+    Col("comment", value=_s(lambda s: s.comment or "")),
+    Col("region", value=lambda r: None),
+    Col("type", value=_s(lambda s: "INTERNAL TEMPORARY" if s.props.get("temporary") else "INTERNAL")),
+    Col("cloud", value=lambda r: None),
+    Col("notification_channel", value=lambda r: None),
+    Col("storage_integration", value=lambda r: None),
+    Col("endpoint", value=lambda r: None),
+    Col("owner_role_type", value=_s(owner_role_type)),
+    Col("directory_enabled", value=_s(lambda s: "Y" if s.props.get("directory") else "N")),
+)
+
+
+def show_stages(ctx: Ctx, like: str | None, database: str | None, schema: str | None) -> Rows:
     match = like_matcher(like)
-    rows = []
-    for stage in ctx.catalog.list("STAGE", database, schema):
-        if not match(stage.name) or not ctx.auth.can_see(ctx.session, stage):
-            continue
-        temporary = stage.props.get("temporary")
-        rows.append((stage.created_dt, stage.name, stage.database, stage.schema, "", "N", "N", stage.owner,
-                     stage.comment or "", None, "INTERNAL TEMPORARY" if temporary else "INTERNAL", None, None, None,
-                     None, owner_role_type(stage), "Y" if stage.props.get("directory") else "N"))
-    cols = [column(n, "timestamp_ltz" if n == "created_on" else "text") for n in STAGE_COLUMNS]
-    return Result(cols, rows, statement_type_id=SHOW)
+    items = [StageRow(stage) for stage in ctx.catalog.list("STAGE", database, schema)
+             if match(stage.name) and ctx.auth.can_see(ctx.session, stage)]
+    return Rows(SHOW_COLUMNS, items)
 
 
-def describe_stage(ctx: Ctx, parts: list[str]) -> Result:
-    database, schema, name = ctx.object_in_schema(parts, "DESCRIBE STAGE")
-    stage = ctx.catalog.get("STAGE", name, database, schema)
-    if stage is None or not ctx.auth.can_see(ctx.session, stage):
-        raise errors.does_not_exist("Stage", display(database, schema, name))
+DESCRIBE_COLUMNS = columns(*(Col(n, value=lambda r, i=i: r[i]) for i, n in enumerate(
+    ("parent_property", "property", "property_type", "property_value", "property_default"))))
+
+
+def describe_stage(ctx: Ctx, parts: list[str]) -> Rows:
+    target = lifecycle.resolve(ctx, STAGE, parts, "DESCRIBE STAGE")
+    stage = lifecycle.existing(ctx, STAGE, target)
+    ctx.require("DESCRIBE STAGE", stage, target.shown)
     p = stage.props
     rows = [
         ("STAGE_LOCATION", "URL", "String", "", ""),
@@ -208,28 +244,29 @@ def describe_stage(ctx: Ctx, parts: list[str]) -> Result:
         ("DIRECTORY", "AUTO_REFRESH", "Boolean", str(bool(p.get("auto_refresh"))).lower(), "false"),
         ("STAGE_FILE_FORMAT", "TYPE", "String", "CSV", "CSV"),
     ]
-    cols = [column(n) for n in ("parent_property", "property", "property_type", "property_value", "property_default")]
-    return Result(cols, rows, statement_type_id=DESCRIBE)
+    return Rows(DESCRIBE_COLUMNS, rows, describe=True)
 
 
 # ======================================================================================
 # LIST / REMOVE
 # ======================================================================================
-def list_files(ctx: Ctx, ref: StageRef, pattern: str | None) -> Result:
-    stage = resolve(ctx, ref, "READ")
+LIST_COLUMNS = columns(Col("name", value=lambda r: r[0]), Col("size", "fixed", lambda r: r[1]),
+                       Col("md5", value=lambda r: r[2]), Col("last_modified", value=lambda r: r[3]))
+REMOVE_COLUMNS = columns(Col("name", value=lambda r: r[0]), Col("result", value=lambda r: r[1]))
+
+
+def list_files(ctx: Ctx, ref: StageRef, pattern: str | None) -> Rows:
+    stage = resolve(ctx, ref, "LIST")
     files = matching_files(ctx, stage, ref.path, pattern)
-    rows = [(stage.prefix + f.path, f.size, f.md5, f.last_modified_http) for f in files]
-    cols = [column("name"), column("size", "fixed"), column("md5"), column("last_modified")]
-    return Result(cols, rows, statement_type_id=SHOW)
+    return Rows(LIST_COLUMNS, [(stage.prefix + f.path, f.size, f.md5, f.last_modified_http) for f in files])
 
 
-def remove_files(ctx: Ctx, ref: StageRef, pattern: str | None) -> Result:
-    stage = resolve(ctx, ref, "WRITE")
+def remove_files(ctx: Ctx, ref: StageRef, pattern: str | None) -> Rows:
+    stage = resolve(ctx, ref, "REMOVE")
     files = matching_files(ctx, stage, ref.path, pattern, with_md5=False)
     for f in files:
         ctx.core.stages.remove(stage.key, f.path)
-    return Result([column("name"), column("result")], [(stage.prefix + f.path, "removed") for f in files],
-                  statement_type_id=SHOW)
+    return Rows(REMOVE_COLUMNS, [(stage.prefix + f.path, "removed") for f in files])
 
 
 # ======================================================================================
@@ -260,8 +297,9 @@ def _stage_info(stage: ResolvedStage, directory: str, presigned_url: str | None)
     }
 
 
-def put(ctx: Ctx, command: TransferCommand) -> Result:
-    stage = resolve(ctx, command.stage, "WRITE")
+def put(ctx: Ctx, command: TransferCommand) -> dict[str, Any]:
+    """PUT: where the client uploads each file (a presigned URL), not the bytes themselves."""
+    stage = resolve(ctx, command.stage, "PUT")
     options = command.options
     auto_compress = _bool_option(options, "AUTO_COMPRESS", True)
     overwrite = _bool_option(options, "OVERWRITE", False)
@@ -288,11 +326,12 @@ def put(ctx: Ctx, command: TransferCommand) -> Result:
         "stageInfo": _stage_info(stage, directory, url),
         "clientShowEncryptionParameter": False,
     }
-    return Result([], [], transfer=data)
+    return data
 
 
-def get(ctx: Ctx, command: TransferCommand) -> Result:
-    stage = resolve(ctx, command.stage, "READ")
+def get(ctx: Ctx, command: TransferCommand) -> dict[str, Any]:
+    """GET: presigned URLs of the matching files, for the client to download."""
+    stage = resolve(ctx, command.stage, "GET")
     pattern = command.options.get("PATTERN")
     files = matching_files(ctx, stage, command.stage.path, pattern if isinstance(pattern, str) else None,
                            with_md5=False)
@@ -313,7 +352,7 @@ def get(ctx: Ctx, command: TransferCommand) -> Result:
         "presignedUrls": urls,
         "stageInfo": _stage_info(stage, "", None),
     }
-    return Result([], [], transfer=data)
+    return data
 
 
 def _directory_of(path: str) -> str:
@@ -332,31 +371,38 @@ DIRECTORY_SCHEMA = pa.schema([("RELATIVE_PATH", pa.string()), ("SIZE", pa.int64(
                               ("ETAG", pa.string()), ("FILE_URL", pa.string())])
 
 
-def refresh_directory(ctx: Ctx, stage: CatalogObject, subpath: str) -> Result:
+REFRESH_COLUMNS = columns(Col("file", value=lambda r: r[0]), Col("status", value=lambda r: r[1]),
+                          Col("description", value=lambda r: r[2]))
+
+
+def refresh_directory(ctx: Ctx, stage: CatalogObject, subpath: str, command: str = "ALTER STAGE REFRESH") -> Rows:
+    """Register the stage's files in its directory table (ALTER STAGE ... REFRESH, or AUTO_REFRESH on read)."""
     if not stage.props.get("directory"):
         raise errors.SnowflakeError(
             2003, "02000", errors.compilation(f"Directory table not enabled for stage '{stage.name}'."))
-    if not (ctx.auth.owns(ctx.session, stage) or ctx.auth.has(ctx.session, stage, ("WRITE",))):
-        raise errors.insufficient_privileges("stage", stage.name)
-    before = {e[0] for e in stage.props.get("directory_files", [])}
-    files = ctx.core.stages.list(f"stage-{stage.id}", subpath)
-    stage.props["directory_files"] = [[f.path, f.size, f.last_modified.timestamp(), f.md5] for f in files]
-    ctx.catalog.save(stage)
+    ctx.require(command, stage)
+    files = ctx.core.stages.list(storage_key(stage), subpath)
+    with ctx.catalog.transaction():
+        current = ctx.catalog.by_id(stage.id) or stage
+        before = {e[0] for e in current.props.get("directory_files", [])}
+        entries = [[f.path, f.size, f.last_modified.timestamp(), f.md5] for f in files]
+        ctx.catalog.update(current.with_props(directory_files=entries))
     now = {f.path for f in files}
     rows = [(p, "REGISTERED", "File registered successfully.") for p in sorted(now - before)]
     rows += [(p, "UNREGISTERED", "File unregistered successfully.") for p in sorted(before - now)]
-    return Result([column("file"), column("status"), column("description")], rows)
+    return Rows(REFRESH_COLUMNS, rows)
 
 
 def directory_table(ctx: Ctx, ref: StageRef) -> pa.Table:
     """DIRECTORY(@stage): the registered files (refreshed first when AUTO_REFRESH is on)."""
-    stage = resolve(ctx, ref, "READ")
+    stage = resolve(ctx, ref, "SELECT FROM STAGE")
     obj = stage.obj
     if obj is None or obj.kind != "STAGE" or not obj.props.get("directory"):
         raise errors.SnowflakeError(
             2003, "02000", errors.compilation(f"Directory table not enabled for stage '{stage.display}'."))
     if obj.props.get("auto_refresh"):
-        refresh_directory(ctx, obj, "")
+        refresh_directory(ctx, obj, "", "SELECT FROM STAGE")
+        obj = ctx.catalog.by_id(obj.id) or obj
     entries = obj.props.get("directory_files", [])
     from datetime import UTC, datetime
 
@@ -375,18 +421,16 @@ def directory_table(ctx: Ctx, ref: StageRef) -> pa.Table:
 def staged_files_table(ctx: Ctx, ref: StageRef, pattern: str | None) -> pa.Table:
     """Rows of the staged files as columns C1..Cn (CSV; Parquet/JSON as one object in C1), plus
     METADATA$FILENAME and METADATA$FILE_ROW_NUMBER."""
-    from snowport.sql.copy import _read_sql
-
-    stage = resolve(ctx, ref, "READ")
+    stage = resolve(ctx, ref, "SELECT FROM STAGE")
     files = matching_files(ctx, stage, ref.path, pattern, with_md5=False)
     if ref.path and not ref.path.endswith("/"):
         files = [f for f in files if f.path == ref.path.lstrip("/")] or files
-    duck = ctx.session.engine.conn._duck_conn
+    duck = ctx.session.engine.duckdb
     tables = []
     for f in files:
         path = ctx.core.stages.file_path(stage.key, f.path)
         kind = "PARQUET" if f.path.endswith(".parquet") else "JSON" if ".json" in f.path else "CSV"
-        relation = duck.sql(f"SELECT * FROM {_read_sql(path, {'TYPE': kind})}")
+        relation = duck.sql(f"SELECT * FROM {read_sql(path, {'TYPE': kind})}")
         if kind == "CSV":
             names = [f"C{i + 1}" for i in range(len(relation.columns))]
             select = ", ".join(f'"{c}" AS "{n}"' for c, n in zip(relation.columns, names, strict=True))

@@ -15,12 +15,12 @@ from typing import Any
 from sqlglot import exp
 
 from snowport import errors
-from snowport.catalog.store import CatalogObject, Grant
+from snowport.catalog.store import CatalogObject
+from snowport.commands import grants, image_repositories, lifecycle
+from snowport.commands.columns import Col, Rows, columns, created_on, like_matcher
+from snowport.commands.context import Ctx
+from snowport.commands.session import available_roles, secondary_roles
 from snowport.names import display
-from snowport.sql import image_repositories
-from snowport.sql import result as R
-from snowport.sql.context import Ctx
-from snowport.sql.session_commands import available_roles, secondary_roles
 
 INFORMATION_SCHEMA = "INFORMATION_SCHEMA"
 
@@ -83,8 +83,9 @@ def _lookup(ctx: Ctx, ref: TableRef) -> CatalogObject | None:
     )
 
 
-def _require_table(ctx: Ctx, ref: TableRef, privileges: tuple[str, ...]) -> CatalogObject:
-    """The table if the session may use its schema and holds one of the privileges on it."""
+def require_table(ctx: Ctx, ref: TableRef, command: str, privileges: tuple[str, ...] = ()) -> CatalogObject:
+    """The table if the session may use its schema and the matrix row `command` allows it
+    (or, when given, it holds one of `privileges`: MERGE needs what its clauses do)."""
     obj = _lookup(ctx, ref)
     db = ctx.catalog.get("DATABASE", ref.database)
     sch = ctx.catalog.get("SCHEMA", ref.schema, ref.database)
@@ -97,7 +98,8 @@ def _require_table(ctx: Ctx, ref: TableRef, privileges: tuple[str, ...]) -> Cata
     )
     if not usable or obj is None:
         raise errors.object_does_not_exist(ref.shown)
-    if not ctx.auth.has(ctx.session, obj, privileges):
+    allowed = ctx.auth.has(ctx.session, obj, privileges) if privileges else ctx.auth.allows(ctx.session, command, obj)
+    if not allowed:
         if ctx.auth.can_see(ctx.session, obj):
             raise errors.insufficient_privileges(obj.kind.lower(), ref.shown)
         raise errors.object_does_not_exist(ref.shown)
@@ -147,41 +149,40 @@ def authorize(ctx: Ctx, expression: exp.Expr) -> Plan:
                 return Plan(False, skip_engine=True,
                             skip_message=f"Drop statement executed successfully ({ref.name} already dropped).")
             raise errors.object_does_not_exist(ref.shown)
-        if not ctx.auth.owns(ctx.session, obj):
-            raise errors.insufficient_privileges(obj.kind.lower(), ref.shown)
+        ctx.require(f"DROP {obj.kind}", obj, ref.shown)
         return Plan(False, drop=obj)
     if isinstance(expression, exp.Alter):
         ref = refs[0]
-        obj = _require_table(ctx, ref, ())
-        if not ctx.auth.owns(ctx.session, obj):
-            raise errors.insufficient_privileges(obj.kind.lower(), ref.shown)
+        renames = [a for a in expression.args.get("actions") or [] if isinstance(a, exp.AlterRename)]
+        obj = require_table(ctx, ref, "ALTER TABLE RENAME" if renames else "ALTER TABLE")
         plan = Plan(False)
-        for action in expression.args.get("actions") or []:
-            if isinstance(action, exp.AlterRename):
-                new = action.this
-                plan.rename = (obj, _ident(new.this) if isinstance(new, exp.Table) else _ident(new) or "")
+        for action in renames:
+            new = action.this
+            plan.rename = (obj, _ident(new.this) if isinstance(new, exp.Table) else _ident(new) or "")
+        if plan.rename is not None and ctx.catalog.get(obj.kind, plan.rename[1], obj.database, obj.schema):
+            raise errors.already_exists(obj.kind, plan.rename[1])
         return plan
     if isinstance(expression, exp.Describe):
         for ref in refs:
-            _require_table(ctx, ref, ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES"))
+            require_table(ctx, ref, "DESCRIBE TABLE")
         return Plan(False)
 
-    need = {
+    command = {
         exp.Insert: "INSERT",
         exp.Update: "UPDATE",
         exp.Delete: "DELETE",
-        exp.TruncateTable: "TRUNCATE",
-    }.get(type(expression))
+        exp.TruncateTable: "TRUNCATE TABLE",
+    }.get(type(expression), "SELECT")
     for ref in refs:
         if target is not None and ref.node is target:
             if isinstance(expression, exp.Merge):
                 kinds = {type(w.args.get("then")) for w in expression.find_all(exp.When)}
                 privs = tuple(p for k, p in ((exp.Insert, "INSERT"), (exp.Update, "UPDATE")) if k in kinds)
-                _require_table(ctx, ref, privs or ("UPDATE",))
+                require_table(ctx, ref, "MERGE", privs or ("UPDATE",))
             else:
-                _require_table(ctx, ref, (need or "SELECT",))
+                require_table(ctx, ref, command)
         else:
-            _require_table(ctx, ref, ("SELECT",))
+            require_table(ctx, ref, "SELECT")
     writes = isinstance(expression, (exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.TruncateTable))
     reads_stage = any(isinstance(t.this, (exp.Var, exp.DirectoryStage)) for t in expression.find_all(exp.Table))
     return Plan(bool(refs) or writes or reads_stage)
@@ -193,7 +194,7 @@ def _authorize_create(ctx: Ctx, expression: exp.Create, refs: list[TableRef]) ->
         raise errors.unsupported(f"CREATE {kind}")
     target_ref = refs[0]
     for ref in refs[1:]:
-        _require_table(ctx, ref, ("SELECT",))
+        require_table(ctx, ref, "SELECT")
     sch = ctx.catalog.get("SCHEMA", target_ref.schema, target_ref.database)
     db = ctx.catalog.get("DATABASE", target_ref.database)
     if db is None or not ctx.auth.has(ctx.session, db, ("USAGE",)):
@@ -202,8 +203,7 @@ def _authorize_create(ctx: Ctx, expression: exp.Create, refs: list[TableRef]) ->
         raise errors.does_not_exist("Schema", display(target_ref.database, target_ref.schema))
     if db.props.get("system"):
         raise errors.insufficient_privileges("schema", display(target_ref.database, target_ref.schema))
-    if not ctx.auth.has(ctx.session, sch, (f"CREATE {kind}",)):
-        raise errors.insufficient_privileges("schema", display(target_ref.database, target_ref.schema))
+    ctx.require(f"CREATE {kind}", sch, display(target_ref.database, target_ref.schema))
     existing = _lookup(ctx, target_ref)
     replace = bool(expression.args.get("replace"))
     if_not_exists = bool(expression.args.get("exists"))
@@ -213,8 +213,7 @@ def _authorize_create(ctx: Ctx, expression: exp.Create, refs: list[TableRef]) ->
                         skip_message=f"{target_ref.name} already exists, statement succeeded.")
         if not replace:
             raise errors.already_exists(kind, target_ref.name)
-        if not ctx.auth.owns(ctx.session, existing):
-            raise errors.insufficient_privileges(existing.kind.lower(), target_ref.shown)
+        ctx.require(f"CREATE OR REPLACE {existing.kind}", existing, target_ref.shown)
     return Plan(
         needs_warehouse=len(refs) > 1 or any(isinstance(t.this, exp.Var) for t in expression.find_all(exp.Table)),
         create=(kind, target_ref.database, target_ref.schema, target_ref.name),
@@ -224,38 +223,23 @@ def _authorize_create(ctx: Ctx, expression: exp.Create, refs: list[TableRef]) ->
 
 
 def record(ctx: Ctx, plan: Plan) -> None:
-    """Apply the plan's catalog changes after the engine ran the statement."""
-    if plan.create is not None:
-        kind, database, schema, name = plan.create
-        with ctx.catalog.lock:
+    """Apply the plan's catalog changes after the engine ran the statement, in one transaction."""
+    with ctx.catalog.transaction() as tx:
+        if plan.create is not None:
+            kind, database, schema, name = plan.create
             existing = ctx.catalog.get(kind, name, database, schema)
             if existing is not None:
-                ctx.catalog.drop(existing)
+                lifecycle.drop_in(ctx, tx, existing)
             obj = ctx.catalog.create(
                 CatalogObject(kind=kind, name=name, database=database, schema=schema, owner=ctx.role)
             )
-            _apply_future_grants(ctx, obj)
-    if plan.drop is not None:
-        ctx.catalog.drop(plan.drop)
-        if plan.drop.kind == "TABLE":
-            ctx.core.stages.drop(f"table-{plan.drop.id}")
-    if plan.rename is not None:
-        obj, new = plan.rename
-        old_key = obj.key
-        obj.name = new
-        ctx.catalog.save(obj, rename_from=old_key)
-
-
-def _apply_future_grants(ctx: Ctx, obj: CatalogObject) -> None:
-    """Grants ON FUTURE TABLES IN SCHEMA|DATABASE take effect as each table is created."""
-    sources = [ctx.catalog.get("SCHEMA", obj.schema, obj.database), ctx.catalog.get("DATABASE", obj.database)]
-    for holder in sources:
-        if holder is None:
-            continue
-        for fg in holder.props.get("future_grants", []):
-            if fg["kind"] == obj.kind:
-                ctx.catalog.grant(Grant(privilege=fg["privilege"], object_id=obj.id, grantee_kind="ROLE",
-                                        grantee=fg["role"], granted_by=holder.owner))
+            grants.apply_future_grants(ctx, obj)
+        if plan.drop is not None:
+            lifecycle.drop_in(ctx, tx, plan.drop)
+        if plan.rename is not None:
+            obj, new = plan.rename
+            current = ctx.catalog.by_id(obj.id) or obj
+            ctx.catalog.update(current.evolve(name=new))
 
 
 # ---- session functions ------------------------------------------------------------------
@@ -369,13 +353,72 @@ def result_scan_ids(expression: exp.Expr) -> list[tuple[exp.Expr, str]]:
     return out
 
 
-def statement_type(expression: exp.Expr) -> int:
-    if isinstance(expression, exp.Insert):
-        return R.DML_INSERT
-    if isinstance(expression, exp.Update):
-        return R.DML_UPDATE
-    if isinstance(expression, exp.Delete):
-        return R.DML_DELETE
-    if isinstance(expression, (exp.Create, exp.Drop, exp.Alter)):
-        return R.DDL
-    return R.SELECT
+# ---- SHOW TABLES / VIEWS / OBJECTS ----------------------------------------------------------
+def show_scope(ctx: Ctx, in_kind: str | None, in_parts: list[str], command: str) -> tuple[str | None, str | None]:
+    """(database, schema) a SHOW of schema objects covers: the account, a database or a schema."""
+    if in_kind == "ACCOUNT":
+        return None, None
+    if in_kind == "DATABASE" or (in_kind == "AUTO" and len(in_parts) == 1
+                                 and ctx.catalog.get("DATABASE", in_parts[0]) is not None):
+        return ctx.visible_database(in_parts[0]).name, None
+    parts = in_parts or ([ctx.session.schema] if ctx.session.schema else [])
+    if not parts:
+        raise errors.no_schema(command)
+    database, schema = ctx.schema_of(parts, command)
+    ctx.visible_schema(database, schema)
+    return database, schema
+
+
+@dataclass(frozen=True)
+class TableRow:
+    table: CatalogObject
+    rows: int
+    bytes: int
+
+    @property
+    def created_dt(self):  # noqa: ANN201
+        return self.table.created_dt
+
+
+def _t(fn: Any) -> Any:
+    return lambda r: fn(r.table)
+
+
+SHOW_COLUMNS = columns(
+    created_on(),
+    Col("name", value=_t(lambda t: t.name)),
+    Col("database_name", value=_t(lambda t: t.database)),
+    Col("schema_name", value=_t(lambda t: t.schema)),
+    Col("kind", value=_t(lambda t: "TABLE" if t.kind == "TABLE" else "VIEW")),
+    Col("comment", value=_t(lambda t: t.comment or "")),
+    Col("cluster_by", value=lambda r: ""),
+    Col("rows", "fixed", lambda r: r.rows),
+    Col("bytes", "fixed", lambda r: r.bytes),
+    Col("owner", value=_t(lambda t: t.owner)),
+    Col("retention_time", value=lambda r: "1"),
+    Col("automatic_clustering", value=lambda r: "OFF"),
+    Col("change_tracking", value=lambda r: "OFF"),
+    Col("is_external", value=lambda r: "N"),
+    Col("enable_schema_evolution", value=lambda r: "N"),
+    Col("owner_role_type", value=lambda r: "ROLE"),
+    Col("is_event", value=lambda r: "N"),
+    Col("budget", value=lambda r: None),
+)
+
+
+def show(ctx: Ctx, kind: str | None, like: str | None, in_kind: str | None, in_parts: list[str]) -> Rows:
+    match = like_matcher(like)
+    database, schema = show_scope(ctx, in_kind, in_parts, "SHOW TABLES")
+    kinds = ("TABLE", "VIEW") if kind is None else (kind,)
+    items = []
+    for obj in ctx.catalog.all_objects():
+        if obj.kind not in kinds or not match(obj.name):
+            continue
+        if database is not None and obj.database != database or schema is not None and obj.schema != schema:
+            continue
+        if not ctx.auth.can_see(ctx.session, obj):
+            continue
+        n_rows, n_bytes = ctx.core.engine.table_stats(obj.database, obj.schema, obj.name)
+        items.append(TableRow(obj, n_rows, n_bytes))
+    items.sort(key=lambda r: (r.table.database, r.table.schema, r.table.name))
+    return Rows(SHOW_COLUMNS, items)

@@ -28,7 +28,8 @@ from fakesnow.rowtype import describe_as_rowtype
 from fakesnow.statement_type import statement_type_id
 from sqlglot import exp
 
-from snowport.errors import SnowflakeError
+from snowport.data.errors import Context, duckdb_cause, translate_duckdb
+from snowport.errors import SnowflakeError, compilation, unsupported
 from snowport.names import is_simple
 
 log = logging.getLogger("snowport.data")
@@ -62,6 +63,8 @@ class DataEngine:
         self.dir.mkdir(parents=True, exist_ok=True)
         self._fs = FakeSnow(create_database_on_connect=False, create_schema_on_connect=False, db_path=self.dir)
         self.duck = self._fs.duck_conn
+        # Snowflake raises on x / 0 for every numeric type; DuckDB's IEEE mode would answer inf or NaN.
+        self.duck.execute("SET GLOBAL ieee_floating_point_ops = false")
         self._lock = threading.Lock()
         self._attached: set[str] = set()
 
@@ -148,6 +151,11 @@ class EngineSession:
         self.engine = engine
         self.conn = conn
 
+    @property
+    def duckdb(self) -> duckdb.DuckDBPyConnection:
+        """The session's own DuckDB connection, for reading staged files into Arrow."""
+        return self.conn._duck_conn
+
     def set_namespace(self, database: str | None, schema: str | None) -> None:
         conn = self.conn
         if schema == "INFORMATION_SCHEMA":
@@ -179,23 +187,36 @@ class EngineSession:
             if nested:
                 rowtype, arrow = _with_nested_as_json(described, rowtype, arrow)
         except (sf_errors.ProgrammingError, sf_errors.OperationalError, sf_errors.DatabaseError) as e:
-            message = _clean(e.msg)
-            if e.errno == 1003 and not message.startswith("SQL compilation error"):
-                # DuckDB's own parser refused what sqlglot accepted; keep Snowflake's message form.
-                message = "SQL compilation error:\nsyntax error line 1 at position 0 unexpected " + repr(
-                    message.split("near ")[-1].split("\n")[0].strip('"')[:40]) + "."
-            raise SnowflakeError(int(e.errno or 2), e.sqlstate or "42000", message) from None
+            raise self._translate(e, expression) from None
         except NotImplementedError as e:
-            raise SnowflakeError(2, "0A000", f"SQL compilation error:\nUnsupported feature '{e}'.") from None
+            raise unsupported(str(e) or expression.key.upper()) from None
         except duckdb.Error as e:
-            raise SnowflakeError(100097, "22000", _clean(str(e)), error_type="EXECUTION") from None
+            raise self._translate(e, expression) from None
         except (AssertionError, KeyError, IndexError, TypeError, ValueError, AttributeError) as e:
             # fakesnow assumes well-formed input in places; what it cannot translate is unsupported here.
             log.warning("engine could not run %s: %r", expression.key.upper(), e, exc_info=True)
-            raise SnowflakeError(
-                2, "0A000", f"SQL compilation error:\nUnsupported feature '{expression.key.upper()}'."
-            ) from None
+            raise unsupported(expression.key.upper()) from None
         return EngineResult(arrow, rowtype, type_id, put_stage_data)
+
+    def _translate(self, error: Exception, expression: exp.Expr) -> SnowflakeError:
+        """Snowflake's error for an engine failure: DuckDB's via the rules in data.errors, fakesnow's own kept."""
+        ctx = Context(expression, self.conn.database, self.conn._schema, frozenset(self.engine._attached))
+        cause = duckdb_cause(error)
+        if cause is not None:
+            return translate_duckdb(cause, ctx)
+        if not isinstance(error, sf_errors.Error):
+            return translate_duckdb(duckdb.Error(str(error)), ctx)
+        message = _clean(error.msg)
+        if error.errno == 9999:  # fakesnow's "<x> not implemented" for what it cannot translate
+            return unsupported(expression.key.upper())
+        if error.errno == 1003 and not message.startswith("SQL compilation error"):
+            # sqlglot inside fakesnow refused the statement; keep Snowflake's message form.
+            token = message.split("near ")[-1].split("\n")[0].strip('"')[:40]
+            return SnowflakeError(
+                1003, "42000", compilation(f"syntax error line 1 at position 0 unexpected '{token}'.")
+            )
+        # fakesnow's own errors are written in Snowflake's words already (no database, stage missing, ...).
+        return SnowflakeError(int(error.errno or 2), error.sqlstate or "42000", message)
 
     def register(self, name: str, table: pa.Table) -> None:
         self.conn._duck_conn.register(name, table)

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from snowport.commands.kinds import storage_key
 from snowport.names import normalize
 from snowport.registry import digests
 from snowport.registry.auth import Principal, RegistryAuth, basic_credentials
@@ -120,7 +121,7 @@ class RegistryApi:
         if repo is None:
             raise RegistryError("NAME_UNKNOWN", "repository name not known to registry", {"name": name})
         parts = name.split("/")
-        return f"repo-{repo.id}", "/".join(parts[3:])
+        return storage_key(repo), "/".join(parts[3:])
 
     # ---- token endpoints -----------------------------------------------------------------------
     async def token(self, request: Request) -> Response:
@@ -151,7 +152,7 @@ class RegistryApi:
             base = f"{repo.database}/{repo.schema}/{repo.name}".lower()
             if principal.access is None and not self.auth.allowed_actions(principal.session, repo, {"pull"}):
                 continue
-            for image in self.store.image_names(f"repo-{repo.id}"):
+            for image in self.store.image_names(storage_key(repo)):
                 full = f"{base}/{image}"
                 if principal.access is not None and "pull" not in principal.access.get(full, set()) and not \
                         self.auth.allowed_actions(principal.session, repo, {"pull"}):
@@ -190,7 +191,7 @@ class RegistryApi:
             readable = source_repo is not None and (
                 (principal.access is not None and "pull" in principal.access.get(source, set()))
                 or self.auth.allowed_actions(principal.session, source_repo, {"pull"}))
-            if readable and self.store.blob_size(f"repo-{source_repo.id}", mount) is not None:
+            if readable and self.store.blob_size(storage_key(source_repo), mount) is not None:
                 self.store.link(repo, mount)
                 return Response(status_code=201, headers={**API_HEADERS, "Location": f"/v2/{name}/blobs/{mount}",
                                                           "Docker-Content-Digest": mount})

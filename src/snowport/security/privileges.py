@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from snowport import errors
 from snowport.catalog.store import ACCOUNT_ID, Catalog, CatalogObject
+from snowport.names import display
+from snowport.security import matrix
 from snowport.security.sessions import Session
 
 SYSTEM_ROLES = ("ACCOUNTADMIN", "SECURITYADMIN", "USERADMIN", "SYSADMIN", "PUBLIC")
@@ -199,3 +202,24 @@ class Authorizer:
             g.privilege == privilege and g.grant_option and g.grantee in roles
             for g in self.catalog.grants(object_id=object_id, grantee_kind="ROLE")
         )
+
+    def allows(self, session: Session, command: str, obj: CatalogObject | None) -> bool:
+        """Whether the privilege-matrix row `command` lets this session act on `obj` (None: the account)."""
+        req = matrix.requirement(command)
+        if req.on == matrix.NONE:
+            return True
+        if req.on == matrix.ACCOUNT or obj is None:
+            return any(self.has_account(session, p) for p in req.privileges)
+        if self.owns(session, obj):
+            return True
+        wanted = tuple(p for p in req.privileges if p != "OWNERSHIP")
+        return bool(wanted) and self.has(session, obj, wanted)
+
+    def require(self, session: Session, command: str, obj: CatalogObject | None, shown: str | None = None,
+                account: str = "") -> None:
+        """Raise Snowflake's 003001 unless the matrix row `command` allows the session on `obj`."""
+        if self.allows(session, command, obj):
+            return
+        if obj is None or matrix.requirement(command).on == matrix.ACCOUNT:
+            raise errors.insufficient_privileges("account", account)
+        raise errors.insufficient_privileges(obj.kind.lower(), shown or display(obj.database, obj.schema, obj.name))

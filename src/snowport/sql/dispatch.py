@@ -1,23 +1,38 @@
-"""Statement classification and dispatch: Snowport's own commands, or table SQL via the engine."""
+"""Statement routing: Snowport's own statements are parsed here and handed to a command; table SQL
+goes to sql/table_sql.py. Nothing in this module decides what a statement does or who may run it."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
-import sqlglot
-from sqlglot import exp
-from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import TokenType
 
 from snowport import errors
-from snowport.sql import account, copy, grants, image_repositories, session_commands, stages, tables
-from snowport.sql.context import Ctx
-from snowport.sql.grants import SECURABLE_KINDS, Securable
-from snowport.sql.lexer import Parser, tokenize
-from snowport.sql.result import DESCRIBE, SHOW, Result, column, status
-from snowport.stages.locations import is_transfer, parse_stage_command, parse_stage_ref, parse_transfer
+from snowport.commands import (
+    copy,
+    databases,
+    grants,
+    image_repositories,
+    roles,
+    schemas,
+    session,
+    stages,
+    tables,
+    users,
+    warehouses,
+)
+from snowport.commands.context import Ctx
+from snowport.commands.grants import SECURABLE_KINDS, Securable
+from snowport.sql import render, table_sql
+from snowport.sql.copy_statement import parse as parse_copy
+from snowport.sql.lexer import Parser
+from snowport.sql.result import SCL, SELECT, USE, Result
+from snowport.sql.stage_statements import parse_stage_command, parse_transfer
+from snowport.stages.locations import is_transfer
 
+COPY_LOAD = 0x3600  # the statement type of COPY INTO <table>
 ACCOUNT_KINDS = ("USER", "ROLE", "DATABASE", "SCHEMA", "WAREHOUSE")
 # The statement's first word, after any leading comments: enough to route it.
 _FIRST_WORD = re.compile(r"^\s*(?:(?:--[^\n]*(?:\n|$)|/\*.*?\*/)\s*)*([A-Za-z]+)", re.S)
@@ -27,131 +42,27 @@ def execute(ctx: Ctx, sql: str, params: Any = None, describe_only: bool = False)
     """Run one statement for the session and return its result."""
     if is_transfer(sql):
         command = parse_transfer(sql)
-        return stages.put(ctx, command) if command.kind == "PUT" else stages.get(ctx, command)
+        return render.outcome(stages.put(ctx, command) if command.kind == "PUT" else stages.get(ctx, command))
     m = _FIRST_WORD.match(sql)
     handler = _OWN.get(m.group(1).upper()) if m else None
     if m is None and not Parser(sql).tokens:
         raise errors.SnowflakeError(900, "42000", "Empty SQL statement.")
     if handler is not None:
         # Only Snowport's own statements are tokenized here; table SQL goes straight to sqlglot (hot path).
-        p = Parser(sql)
-        own = handler(ctx, p, describe_only)
+        own = handler(ctx, Parser(sql), describe_only)
         if own is not None:
             if describe_only:
                 own.rows = []
             return own
-    return _table_sql(ctx, sql, params, describe_only)
+    return table_sql.run(ctx, sql, params, describe_only)
 
 
-# ---- table SQL ----------------------------------------------------------------------------
-def _parse(sql: str) -> exp.Expr:
-    try:
-        expression = sqlglot.parse_one(sql, read="snowflake")
-    except TokenError:
-        tokenize(sql)  # raises the syntax error at the unterminated token, as for Snowport's own statements
-        raise
-    except ParseError as e:
-        err = e.errors[0] if e.errors else {}
-        token = str(err.get("highlight") or "").strip() or "<EOF>"
-        line = int(err.get("line") or 1)
-        col = int(err.get("col") or 1)
-        raise errors.syntax_error(line, max(col - len(token), 0), token) from None
-    if expression is None:
-        raise errors.SnowflakeError(900, "42000", "Empty SQL statement.")
-    if isinstance(expression, exp.Command):
-        word = str(expression.this).upper()
-        raise errors.SnowflakeError(1003, "42000", errors.compilation(
-            f"syntax error line 1 at position 0 unexpected '{word}'."))
-    return expression
+# ---- CREATE / DROP --------------------------------------------------------------------------
+def _props(p: Parser) -> dict[str, Any]:
+    p.accept("WITH")
+    return p.properties()
 
 
-def _table_sql(ctx: Ctx, sql: str, params: Any, describe_only: bool) -> Result:
-    expression = _parse(sql)
-    plan = tables.authorize(ctx, expression)
-    if plan.skip_engine:
-        return status(plan.skip_message or "Statement executed successfully.")
-    tables.substitute_functions(ctx, expression)
-    tables.positional_columns(expression)
-    if not describe_only:
-        _check_bindings(expression, params)
-    scans = tables.result_scan_ids(expression)
-    if plan.needs_warehouse and not describe_only:
-        ctx.core.warehouses.require(ctx)
-    registered: list[str] = []
-    try:
-        for node, query_id in scans:
-            stored = ctx.core.queries.result_for(ctx.session, query_id)
-            name = f"_snowport_result_{len(registered)}_{abs(hash(query_id))}"
-            ctx.session.engine.register(name, stored.to_arrow())
-            registered.append(name)
-            table_node = node.parent if isinstance(node.parent, exp.TableFromRows) else node
-            table_node.replace(exp.to_table(f'"{name}"'))
-        for node in [t for t in expression.find_all(exp.Table) if isinstance(t.this, exp.Var)
-                     and str(t.this.name).startswith("@")]:
-            name = f"_snowport_staged_{len(registered)}"
-            if node.args.get("format") is not None:
-                raise errors.unsupported("FILE_FORMAT => in a staged-file query")
-            pattern = node.args.get("pattern")
-            table = stages.staged_files_table(ctx, parse_stage_ref(node.this.name),
-                                              pattern.this if isinstance(pattern, exp.Literal) else None)
-            ctx.session.engine.register(name, table)
-            registered.append(name)
-            select = node.find_ancestor(exp.Select)
-            if select is not None:
-                for param in list(select.find_all(exp.Parameter)):
-                    if isinstance(param.this, exp.Literal):
-                        column_node = param.parent if isinstance(param.parent, exp.Column) else param
-                        column_node.replace(exp.column(f"C{param.this.this}", quoted=True))
-            alias = node.args.get("alias")
-            replacement = exp.to_table(f'"{name}"')
-            if alias is not None:
-                replacement.set("alias", alias)
-            node.replace(replacement)
-        for node in list(expression.find_all(exp.DirectoryStage)):
-            name = f"_snowport_directory_{len(registered)}"
-            ref = parse_stage_ref(node.this.name if isinstance(node.this, exp.Expr) else str(node.this))
-            ctx.session.engine.register(name, stages.directory_table(ctx, ref))
-            registered.append(name)
-            table_node = node.parent if isinstance(node.parent, exp.Table) else node
-            table_node.replace(exp.to_table(f'"{name}"'))
-        if describe_only and not isinstance(expression, (exp.Select, exp.Union, exp.Subquery)):
-            return Result([column("status")], [], statement_type_id=tables.statement_type(expression))
-        if describe_only:
-            expression = expression.transform(
-                lambda e: exp.Null() if isinstance(e, exp.Placeholder) else e
-            )
-            limited = exp.select("*").from_(expression.subquery("_d")).limit(0)
-            engine_result = ctx.session.engine.execute(limited)
-        else:
-            engine_result = ctx.session.engine.execute(expression, params)
-    finally:
-        for name in registered:
-            ctx.session.engine.unregister(name)
-    if not describe_only:
-        tables.record(ctx, plan)
-    return Result(engine_result.rowtype, arrow=engine_result.arrow,
-                  statement_type_id=engine_result.statement_type_id)
-
-
-def _check_bindings(expression: exp.Expr, params: Any) -> None:
-    """Every `?` / `:n` placeholder needs a value, as Snowflake checks before running."""
-    placeholders = list(expression.find_all(exp.Placeholder))
-    if not placeholders:
-        return
-    if isinstance(params, dict):
-        missing = [p.name for p in placeholders if p.name and p.name not in params]
-        if missing:
-            raise errors.SnowflakeError(2049, "42601", errors.compilation(f"Bind variable :{missing[0]} not set."))
-        return
-    supplied = 0 if params is None else len(params)
-    numbered = [int(p.name) for p in placeholders if p.name and p.name.isdigit()]
-    needed = max(numbered) if numbered else len(placeholders)
-    if supplied < needed:
-        shown = f":{supplied + 1}" if numbered else "?"
-        raise errors.SnowflakeError(2049, "42601", errors.compilation(f"Bind variable {shown} not set."))
-
-
-# ---- own statements -------------------------------------------------------------------------
 def _create(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
     p.expect("CREATE")
     or_replace = p.accept("OR", "REPLACE")
@@ -160,11 +71,11 @@ def _create(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
     if p.accept("STAGE"):
         if_not_exists = p.accept("IF", "NOT", "EXISTS")
         parts = p.qualified_name(3)
-        return stages.create_stage(ctx, parts, _props(p), or_replace, if_not_exists, temporary)
+        return render.outcome(stages.create_stage(ctx, parts, _props(p), or_replace, if_not_exists, temporary))
     if p.accept("IMAGE", "REPOSITORY"):
         if_not_exists = p.accept("IF", "NOT", "EXISTS")
         parts = p.qualified_name(3)
-        return image_repositories.create(ctx, parts, _props(p), or_replace, if_not_exists)
+        return render.outcome(image_repositories.create(ctx, parts, _props(p), or_replace, if_not_exists))
     kind = p.accept_any(*ACCOUNT_KINDS)
     if kind is None:
         return None
@@ -172,24 +83,18 @@ def _create(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
     if kind == "SCHEMA":
         parts = p.qualified_name(2)
         props = _props(p)
-        return account.create_schema(ctx, parts, props.get("COMMENT"), or_replace, if_not_exists)
+        return render.outcome(schemas.create(ctx, parts, props.get("COMMENT"), or_replace, if_not_exists))
     name = p.identifier()
     props = _props(p)
-    if or_replace and if_not_exists:
-        raise errors.SnowflakeError(2, "0A000", errors.compilation(
-            "OR REPLACE and IF NOT EXISTS are incompatible."))
     if kind == "USER":
-        return account.create_user(ctx, name, props, or_replace, if_not_exists)
-    if kind == "ROLE":
-        return account.create_role(ctx, name, props.get("COMMENT"), or_replace, if_not_exists)
-    if kind == "DATABASE":
-        return account.create_database(ctx, name, props.get("COMMENT"), or_replace, if_not_exists, transient)
-    return account.create_warehouse(ctx, name, props, or_replace, if_not_exists)
-
-
-def _props(p: Parser) -> dict[str, Any]:
-    p.accept("WITH")
-    return p.properties()
+        message = users.create(ctx, name, props, or_replace, if_not_exists)
+    elif kind == "ROLE":
+        message = roles.create(ctx, name, props.get("COMMENT"), or_replace, if_not_exists)
+    elif kind == "DATABASE":
+        message = databases.create(ctx, name, props.get("COMMENT"), or_replace, if_not_exists, transient)
+    else:
+        message = warehouses.create(ctx, name, props, or_replace, if_not_exists)
+    return render.outcome(message)
 
 
 def _drop(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
@@ -198,12 +103,12 @@ def _drop(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
         if_exists = p.accept("IF", "EXISTS")
         parts = p.qualified_name(3)
         p.expect_end()
-        return image_repositories.drop(ctx, parts, if_exists)
+        return render.outcome(image_repositories.drop(ctx, parts, if_exists))
     if p.accept("STAGE"):
         if_exists = p.accept("IF", "EXISTS")
         parts = p.qualified_name(3)
         p.expect_end()
-        return stages.drop_stage(ctx, parts, if_exists)
+        return render.outcome(stages.drop_stage(ctx, parts, if_exists))
     kind = p.accept_any(*ACCOUNT_KINDS)
     if kind is None:
         return None
@@ -212,107 +117,138 @@ def _drop(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
         parts = p.qualified_name(2)
         p.accept_any("CASCADE", "RESTRICT")
         p.expect_end()
-        return account.drop_schema(ctx, parts, if_exists)
+        return render.outcome(schemas.drop(ctx, parts, if_exists))
     name = p.identifier()
-    p.accept_any("CASCADE", "RESTRICT")
+    if kind == "DATABASE":
+        p.accept_any("CASCADE", "RESTRICT")
     p.expect_end()
-    return {
-        "USER": account.drop_user,
-        "ROLE": account.drop_role,
-        "DATABASE": account.drop_database,
-        "WAREHOUSE": account.drop_warehouse,
-    }[kind](ctx, name, if_exists)
+    drop: Callable[[Ctx, str, bool], str] = {
+        "USER": users.drop, "ROLE": roles.drop, "DATABASE": databases.drop, "WAREHOUSE": warehouses.drop,
+    }[kind]
+    return render.outcome(drop(ctx, name, if_exists))
 
 
-def _alter_action(p: Parser) -> tuple[str, dict[str, Any]]:
+# ---- ALTER ----------------------------------------------------------------------------------
+def _unset_keys(p: Parser) -> list[str]:
+    keys = []
+    while not p.at_end():
+        keys.append(p.identifier())
+        p.accept_punct(TokenType.COMMA)
+    if not keys:
+        raise p.error()
+    return keys
+
+
+def _alter_object(p: Parser, set_fn: Callable[[dict[str, Any]], Any], unset_fn: Callable[[list[str]], Any],
+                  rename_fn: Callable[[list[str]], Any], name_parts: int = 1) -> Result:
+    """The SET / UNSET / RENAME TO tail every kind shares."""
     if p.accept("RENAME", "TO"):
-        return "RENAME", {"NAME": p.identifier()}
+        new = p.qualified_name(name_parts)
+        p.expect_end()
+        return render.outcome(rename_fn(new))
     if p.accept("SET"):
-        return "SET", p.properties()
+        return render.outcome(set_fn(p.properties()))
     if p.accept("UNSET"):
-        keys = {}
-        while not p.at_end():
-            keys[p.identifier()] = None
-            p.accept_punct(TokenType.COMMA)
-        return "UNSET", keys
-    for word in ("SUSPEND", "RESUME"):
-        if p.accept(word):
-            extra = {"IF SUSPENDED": True} if p.accept("IF", "SUSPENDED") else {}
-            p.expect_end()
-            return word, extra
-    if p.accept("ABORT", "ALL", "QUERIES"):
-        return "ABORT ALL QUERIES", {}
+        return render.outcome(unset_fn(_unset_keys(p)))
     raise p.error()
 
 
 def _alter(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
     p.expect("ALTER")
     if p.accept("SESSION"):
-        action, props = _alter_action(p)
-        return session_commands.alter_session(ctx, action, props)
+        if p.accept("SET"):
+            session.alter_session(ctx, p.properties())
+        elif p.accept("UNSET"):
+            session.alter_session(ctx, dict.fromkeys(_unset_keys(p)), unset=True)
+        else:
+            raise p.error()
+        return render.outcome(None, SCL)
     if p.accept("STAGE"):
         if_exists = p.accept("IF", "EXISTS")
         parts = p.qualified_name(3)
         if p.accept("REFRESH"):
-            props = {"SUBPATH": p.string()} if p.accept("SUBPATH") and p.accept_punct(TokenType.EQ) else {}
+            subpath = p.string() if p.accept("SUBPATH") and p.accept_punct(TokenType.EQ) else ""
             p.expect_end()
-            return stages.alter_stage(ctx, parts, "REFRESH", props, if_exists)
-        action, props = _alter_action(p)
-        return stages.alter_stage(ctx, parts, action, props, if_exists)
+            return render.outcome(stages.refresh_stage(ctx, parts, subpath, if_exists))
+        return _alter_object(p, lambda v: stages.set_stage_properties(ctx, parts, v, if_exists),
+                             lambda k: stages.unset_stage_properties(ctx, parts, k, if_exists),
+                             lambda new: stages.rename_stage(ctx, parts, new, if_exists), 3)
     kind = p.accept_any(*ACCOUNT_KINDS)
     if kind is None:
         return None
     if_exists = p.accept("IF", "EXISTS")
-    actions = ("SUSPEND", "RESUME", "SET", "UNSET", "ABORT", "RENAME")
-    name_parts: list[str] = []
-    if kind == "WAREHOUSE" and p.peek_upper() in actions and p.peek_upper(1) not in actions:
-        name = None  # ALTER WAREHOUSE SUSPEND: the current warehouse
-    else:
-        name_parts = p.qualified_name(2 if kind == "SCHEMA" else 1)
-        name = name_parts[-1]
-    action, props = _alter_action(p)
+    if kind == "WAREHOUSE":
+        return _alter_warehouse(ctx, p, if_exists)
     if kind == "SCHEMA":
-        return account.alter_schema(ctx, name_parts, action, props, if_exists)
-    if kind == "USER":
-        return account.alter_user(ctx, name or "", action, props, if_exists)
-    if kind == "ROLE":
-        return account.alter_role(ctx, name or "", action, props, if_exists)
-    if kind == "DATABASE":
-        return account.alter_database(ctx, name or "", action, props, if_exists)
-    return account.alter_warehouse(ctx, name, action, props, if_exists)
+        parts = p.qualified_name(2)
+        return _alter_object(p, lambda v: schemas.set_properties(ctx, parts, v, if_exists),
+                             lambda k: schemas.unset_properties(ctx, parts, k, if_exists),
+                             lambda new: schemas.rename(ctx, parts, new, if_exists), 2)
+    name = p.identifier()
+    module: Any = {"USER": users, "ROLE": roles, "DATABASE": databases}[kind]
+    return _alter_object(p, lambda v: module.set_properties(ctx, name, v, if_exists),
+                         lambda k: module.unset_properties(ctx, name, k, if_exists),
+                         lambda new: module.rename(ctx, name, new[-1], if_exists))
 
 
+_WAREHOUSE_ACTIONS = ("SUSPEND", "RESUME", "SET", "UNSET", "ABORT", "RENAME")
+
+
+def _alter_warehouse(ctx: Ctx, p: Parser, if_exists: bool) -> Result:
+    # ALTER WAREHOUSE SUSPEND (no name): the session's current warehouse
+    name = None if p.peek_upper() in _WAREHOUSE_ACTIONS and p.peek_upper(1) not in _WAREHOUSE_ACTIONS \
+        else p.identifier()
+    if p.accept("SUSPEND"):
+        p.expect_end()
+        return render.outcome(warehouses.suspend(ctx, name, if_exists))
+    if p.accept("RESUME"):
+        if_suspended = p.accept("IF", "SUSPENDED")
+        p.expect_end()
+        return render.outcome(warehouses.resume(ctx, name, if_suspended, if_exists))
+    if p.accept("ABORT", "ALL", "QUERIES"):
+        p.expect_end()
+        return render.outcome(warehouses.abort_all_queries(ctx, name, if_exists))
+    return _alter_object(p, lambda v: warehouses.set_properties(ctx, name, v, if_exists),
+                         lambda k: warehouses.unset_properties(ctx, name, k, if_exists),
+                         lambda new: warehouses.rename(ctx, name, new[-1], if_exists))
+
+
+# ---- USE ------------------------------------------------------------------------------------
 def _use(ctx: Ctx, p: Parser, _d: bool) -> Result:
     p.expect("USE")
     if p.accept("ROLE"):
         name = p.identifier()
         p.expect_end()
-        return session_commands.use_role(ctx, name)
-    if p.accept("SECONDARY", "ROLES"):
+        session.use_role(ctx, name)
+    elif p.accept("SECONDARY", "ROLES"):
         value = p.accept_any("ALL", "NONE")
         if value is None:
             raise p.error()
         p.expect_end()
-        return session_commands.use_secondary_roles(ctx, value)
-    if p.accept("WAREHOUSE"):
+        session.use_secondary_roles(ctx, value)
+    elif p.accept("WAREHOUSE"):
         name = p.identifier()
         p.expect_end()
-        return session_commands.use_warehouse(ctx, name)
-    if p.accept("DATABASE"):
+        session.use_warehouse(ctx, name)
+    elif p.accept("DATABASE"):
         name = p.identifier()
         p.expect_end()
-        return session_commands.use_database(ctx, name)
-    if p.accept("SCHEMA"):
+        session.use_database(ctx, name)
+    elif p.accept("SCHEMA"):
         parts = p.qualified_name(2)
         p.expect_end()
-        return session_commands.use_schema(ctx, parts)
-    parts = p.qualified_name(2)
-    p.expect_end()
-    if len(parts) == 1:
-        return session_commands.use_database(ctx, parts[0])
-    return session_commands.use_schema(ctx, parts)
+        session.use_schema(ctx, parts)
+    else:
+        parts = p.qualified_name(2)
+        p.expect_end()
+        if len(parts) == 1:
+            session.use_database(ctx, parts[0])
+        else:
+            session.use_schema(ctx, parts)
+    return render.outcome(None, USE)
 
 
+# ---- GRANT / REVOKE -------------------------------------------------------------------------
 def _securable(p: Parser) -> Securable:
     for words in sorted(SECURABLE_KINDS, key=lambda w: -len(w.split())):
         if p.accept(*words.split()):
@@ -354,7 +290,8 @@ def _grant(ctx: Ctx, p: Parser, _d: bool) -> Result:
         p.expect("TO")
         kind, grantee = _grantee(p)
         p.expect_end()
-        return grants.grant_role(ctx, role, kind, grantee)
+        grants.grant_role(ctx, role, kind, grantee)
+        return render.outcome(None)
     if p.accept("OWNERSHIP", "ON"):
         securable = _securable(p)
         p.expect("TO")
@@ -363,58 +300,35 @@ def _grant(ctx: Ctx, p: Parser, _d: bool) -> Result:
         revoke = p.accept("REVOKE", "CURRENT", "GRANTS")
         p.accept("COPY", "CURRENT", "GRANTS")
         p.expect_end()
-        return grants.grant_ownership(ctx, securable, new_owner, revoke)
+        grants.grant_ownership(ctx, securable, new_owner, revoke)
+        return render.outcome(None)
     privileges = _privilege_list(p)
     p.expect("ON")
-    if p.peek_upper() in ("FUTURE", "ALL") and p.peek_upper(1) in ("TABLES", "VIEWS", "SCHEMAS"):
-        return _grant_bulk(ctx, p, privileges)
+    if p.peek_upper() in ("FUTURE", "ALL") and p.peek_upper(1) in ("TABLES", "VIEWS", "SCHEMAS", "STAGES"):
+        scope = p.next().text.upper()
+        kind_name = p.next().text.upper()[:-1]
+        p.expect("IN")
+        container_kind = p.accept_any("SCHEMA", "DATABASE")
+        if container_kind is None:
+            raise p.error()
+        parts = p.qualified_name(2 if container_kind == "SCHEMA" else 1)
+        p.expect("TO")
+        p.expect("ROLE")
+        role = p.identifier()
+        option = p.accept("WITH", "GRANT", "OPTION")
+        p.expect_end()
+        if scope == "FUTURE":
+            grants.grant_future(ctx, privileges, kind_name, container_kind, parts, role)
+        else:
+            grants.grant_all(ctx, privileges, kind_name, container_kind, parts, role, option)
+        return render.outcome(None)
     securable = _securable(p)
     p.expect("TO")
     kind, grantee = _grantee(p)
     option = p.accept("WITH", "GRANT", "OPTION")
     p.expect_end()
-    return grants.grant_privileges(ctx, privileges, securable, kind, grantee, option)
-
-
-def _grant_bulk(ctx: Ctx, p: Parser, privileges: list[str]) -> Result:
-    """GRANT ... ON ALL|FUTURE TABLES|VIEWS|SCHEMAS IN SCHEMA s|DATABASE d TO ROLE r."""
-    scope = p.next().text.upper()
-    plural = p.next().text.upper()
-    kind = plural[:-1]
-    p.expect("IN")
-    container_kind = p.accept_any("SCHEMA", "DATABASE")
-    if container_kind is None:
-        raise p.error()
-    parts = p.qualified_name(2 if container_kind == "SCHEMA" else 1)
-    p.expect("TO")
-    p.expect("ROLE")
-    role = p.identifier()
-    option = p.accept("WITH", "GRANT", "OPTION")
-    p.expect_end()
-    if container_kind == "SCHEMA":
-        database, schema = ctx.schema_of(parts, "GRANT")
-        container = ctx.visible_schema(database, schema)
-    else:
-        container = ctx.visible_database(parts[0])
-        database, schema = container.name, None
-    if scope == "FUTURE":
-        if not (ctx.auth.owns(ctx.session, container) or ctx.auth.has_account(ctx.session, "MANAGE GRANTS")):
-            raise errors.insufficient_privileges(container.kind.lower(), container.name)
-        future = container.props.setdefault("future_grants", [])
-        for priv in privileges:
-            entry = {"kind": kind, "privilege": priv, "role": role}
-            if entry not in future:
-                future.append(entry)
-        ctx.catalog.save(container)
-        return status("Statement executed successfully.")
-    targets = [
-        o for o in ctx.catalog.all_objects()
-        if o.kind == kind and o.database == database and (schema is None or o.schema == schema)
-    ]
-    for obj in targets:
-        parts3 = [obj.database, obj.schema, obj.name] if obj.schema else [obj.database, obj.name]
-        grants.grant_privileges(ctx, privileges, Securable(kind, parts3), "ROLE", role, option)
-    return status("Statement executed successfully.")
+    grants.grant_privileges(ctx, privileges, securable, kind, grantee, option)
+    return render.outcome(None)
 
 
 def _revoke(ctx: Ctx, p: Parser, _d: bool) -> Result:
@@ -425,7 +339,8 @@ def _revoke(ctx: Ctx, p: Parser, _d: bool) -> Result:
         p.expect("FROM")
         kind, grantee = _grantee(p)
         p.expect_end()
-        return grants.revoke_role(ctx, role, kind, grantee)
+        grants.revoke_role(ctx, role, kind, grantee)
+        return render.outcome(None)
     p.accept("GRANT", "OPTION", "FOR")
     privileges = _privilege_list(p)
     p.expect("ON")
@@ -434,9 +349,11 @@ def _revoke(ctx: Ctx, p: Parser, _d: bool) -> Result:
     kind, grantee = _grantee(p)
     p.accept_any("CASCADE", "RESTRICT")
     p.expect_end()
-    return grants.revoke_privileges(ctx, privileges, securable, kind, grantee)
+    grants.revoke_privileges(ctx, privileges, securable, kind, grantee)
+    return render.outcome(None)
 
 
+# ---- SHOW / DESCRIBE ------------------------------------------------------------------------
 def _like(p: Parser) -> str | None:
     return p.string() if p.accept("LIKE") else None
 
@@ -455,19 +372,19 @@ def _show(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
     p.expect("SHOW")
     p.accept("TERSE")
     if p.accept("GRANTS"):
-        return _show_grants(ctx, p)
+        return render.rows(_show_grants(ctx, p))
     if p.accept("IMAGE", "REPOSITORIES"):
         like = _like(p)
         in_kind, in_parts = _in_scope(p)
         p.expect_end()
-        database, schema = _show_scope(ctx, in_kind, in_parts, "SHOW IMAGE REPOSITORIES")
-        return image_repositories.show(ctx, like, database, schema)
+        database, schema = tables.show_scope(ctx, in_kind, in_parts, "SHOW IMAGE REPOSITORIES")
+        return render.rows(image_repositories.show(ctx, like, database, schema))
     if p.accept("IMAGES"):
         like = _like(p)
         p.expect("IN", "IMAGE", "REPOSITORY")
         parts = p.qualified_name(3)
         p.expect_end()
-        return image_repositories.show_images(ctx, like, parts)
+        return render.rows(image_repositories.show_images(ctx, like, parts))
     kind = p.accept_any("USERS", "ROLES", "DATABASES", "SCHEMAS", "WAREHOUSES", "TABLES", "VIEWS", "OBJECTS",
                         "STAGES")
     if kind is None:
@@ -481,86 +398,40 @@ def _show(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
         p.value()
     p.expect_end()
     if kind == "USERS":
-        return account.show_users(ctx, like)
+        return render.rows(users.show(ctx, like))
     if kind == "ROLES":
-        return account.show_roles(ctx, like)
+        return render.rows(roles.show(ctx, like))
     if kind == "DATABASES":
-        return account.show_databases(ctx, like)
+        return render.rows(databases.show(ctx, like))
     if kind == "WAREHOUSES":
-        return account.show_warehouses(ctx, like)
+        return render.rows(warehouses.show(ctx, like))
     if kind == "SCHEMAS":
-        database = in_parts[0] if in_parts else None
-        return account.show_schemas(ctx, like, database, in_kind == "ACCOUNT")
+        return render.rows(schemas.show(ctx, like, in_parts[0] if in_parts else None, in_kind == "ACCOUNT"))
     if kind == "STAGES":
-        database, schema = _show_scope(ctx, in_kind, in_parts, "SHOW STAGES")
-        return stages.show_stages(ctx, like, database, schema)
-    return show_tables(ctx, kind[:-1] if kind != "OBJECTS" else None, like, in_kind, in_parts)
+        database, schema = tables.show_scope(ctx, in_kind, in_parts, "SHOW STAGES")
+        return render.rows(stages.show_stages(ctx, like, database, schema))
+    return render.rows(tables.show(ctx, kind[:-1] if kind != "OBJECTS" else None, like, in_kind, in_parts))
 
 
-def _show_scope(ctx: Ctx, in_kind: str | None, in_parts: list[str], command: str) -> tuple[str | None, str | None]:
-    """(database, schema) a SHOW of schema objects covers: the account, a database or a schema."""
-    if in_kind == "ACCOUNT":
-        return None, None
-    if in_kind == "DATABASE" or (in_kind == "AUTO" and len(in_parts) == 1
-                                 and ctx.catalog.get("DATABASE", in_parts[0]) is not None):
-        return ctx.visible_database(in_parts[0]).name, None
-    parts = in_parts or ([ctx.session.schema] if ctx.session.schema else [])
-    if not parts:
-        raise errors.no_schema(command)
-    database, schema = ctx.schema_of(parts, command)
-    ctx.visible_schema(database, schema)
-    return database, schema
-
-
-def _show_grants(ctx: Ctx, p: Parser) -> Result:
+def _show_grants(ctx: Ctx, p: Parser) -> Any:
     if p.at_end():
-        return grants.show_grants_to_user(ctx, ctx.session.user)
+        return grants.show_to_user(ctx, ctx.session.user)
     if p.accept("TO"):
         kind = p.accept_any("ROLE", "USER")
         if kind is None:
             raise p.error()
         name = p.identifier()
         p.expect_end()
-        return grants.show_grants_to_role(ctx, name) if kind == "ROLE" else grants.show_grants_to_user(ctx, name)
+        return grants.show_to_role(ctx, name) if kind == "ROLE" else grants.show_to_user(ctx, name)
     if p.accept("OF", "ROLE"):
         name = p.identifier()
         p.expect_end()
-        return grants.show_grants_of_role(ctx, name)
+        return grants.show_of_role(ctx, name)
     if p.accept("ON"):
         securable = _securable(p)
         p.expect_end()
-        return grants.show_grants_on(ctx, securable)
+        return grants.show_on(ctx, securable)
     raise p.error()
-
-
-TABLE_COLUMNS = (
-    "created_on name database_name schema_name kind comment cluster_by rows bytes owner retention_time "
-    "automatic_clustering change_tracking is_external enable_schema_evolution owner_role_type is_event budget"
-).split()
-
-
-def show_tables(ctx: Ctx, kind: str | None, like: str | None, in_kind: str | None, in_parts: list[str]) -> Result:
-    from snowport.sql.showing import like_matcher
-
-    match = like_matcher(like)
-    database, schema = _show_scope(ctx, in_kind, in_parts, "SHOW TABLES")
-    kinds = ("TABLE", "VIEW") if kind is None else (kind,)
-    rows = []
-    for obj in ctx.catalog.all_objects():
-        if obj.kind not in kinds or not match(obj.name):
-            continue
-        if database is not None and obj.database != database or schema is not None and obj.schema != schema:
-            continue
-        if not ctx.auth.can_see(ctx.session, obj):
-            continue
-        n_rows, n_bytes = ctx.core.engine.table_stats(obj.database, obj.schema, obj.name)
-        rows.append((obj.created_dt, obj.name, obj.database, obj.schema, "TABLE" if obj.kind == "TABLE" else "VIEW",
-                     obj.comment or "", "", n_rows, n_bytes, obj.owner, "1", "OFF", "OFF", "N", "N", "ROLE", "N",
-                     None))
-    rows.sort(key=lambda r: (r[2], r[3], r[1]))
-    cols = [column(n, "timestamp_ltz" if n == "created_on" else "fixed" if n in ("rows", "bytes") else "text")
-            for n in TABLE_COLUMNS]
-    return Result(cols, rows, statement_type_id=SHOW)
 
 
 def _describe(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
@@ -568,22 +439,22 @@ def _describe(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
     if p.accept("STAGE"):
         parts = p.qualified_name(3)
         p.expect_end()
-        return stages.describe_stage(ctx, parts)
+        return render.rows(stages.describe_stage(ctx, parts))
     kind = p.accept_any("USER", "DATABASE", "SCHEMA", "WAREHOUSE")
     if kind is None:
         return None
     if kind == "SCHEMA":
         parts = p.qualified_name(2)
         p.expect_end()
-        return account.describe_schema(ctx, parts)
+        return render.rows(schemas.describe(ctx, parts))
     name = p.identifier()
     p.expect_end()
-    result = {"USER": account.describe_user, "DATABASE": account.describe_database,
-              "WAREHOUSE": account.describe_warehouse}[kind](ctx, name)
-    result.statement_type_id = DESCRIBE
-    return result
+    describe: Callable[[Ctx, str], Any] = {"USER": users.describe, "DATABASE": databases.describe,
+                                           "WAREHOUSE": warehouses.describe}[kind]
+    return render.rows(describe(ctx, name))
 
 
+# ---- stage files, COPY, CALL ----------------------------------------------------------------
 def _pattern(options: dict[str, Any]) -> str | None:
     pattern = options.get("PATTERN")
     if pattern is not None and not isinstance(pattern, str):
@@ -593,16 +464,20 @@ def _pattern(options: dict[str, Any]) -> str | None:
 
 def _list(ctx: Ctx, p: Parser, _d: bool) -> Result:
     ref, options = parse_stage_command(p.sql)
-    return stages.list_files(ctx, ref, _pattern(options))
+    return render.rows(stages.list_files(ctx, ref, _pattern(options)))
 
 
 def _remove(ctx: Ctx, p: Parser, _d: bool) -> Result:
     ref, options = parse_stage_command(p.sql)
-    return stages.remove_files(ctx, ref, _pattern(options))
+    return render.rows(stages.remove_files(ctx, ref, _pattern(options)))
 
 
 def _copy(ctx: Ctx, p: Parser, _d: bool) -> Result:
-    return copy.execute(ctx, p.sql, lambda query: _table_sql(ctx, query, None, False))
+    def run_query(query: str) -> Any:
+        return table_sql.run(ctx, query, None, False).to_arrow()
+
+    outcome = copy.execute(ctx, parse_copy(p.sql), run_query)
+    return render.rows(outcome, COPY_LOAD if outcome.columns is copy.LOAD_RESULT else SELECT)
 
 
 _CALL = re.compile(r"^\s*CALL\s+(?P<name>[A-Za-z_][\w$]*(?:\.[A-Za-z_][\w$]*)*)\s*\((?P<args>.*)\)\s*;?\s*$",
@@ -615,11 +490,11 @@ def _call(ctx: Ctx, p: Parser, describe_only: bool) -> Result:
     if m is None:
         raise errors.syntax_error(1, 0, "CALL")
     name = m.group("name").split(".")[-1].upper()
-    expression = _parse(f"SELECT {m.group('name')}({m.group('args')}) AS \"{name}\"")
-    return _table_sql(ctx, expression.sql(dialect="snowflake"), None, describe_only)
+    expression = table_sql.parse(f"SELECT {m.group('name')}({m.group('args')}) AS \"{name}\"")
+    return table_sql.run_parsed(ctx, expression, None, describe_only)
 
 
-_OWN = {
+_OWN: dict[str, Callable[[Ctx, Parser, bool], Result | None]] = {
     "CALL": _call,
     "COPY": _copy,
     "LIST": _list,
@@ -637,4 +512,4 @@ _OWN = {
     "DESCRIBE": _describe,
 }
 
-__all__ = ["execute", "SHOW"]
+__all__ = ["execute"]

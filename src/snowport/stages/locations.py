@@ -14,7 +14,6 @@ from urllib.parse import unquote, urlparse
 
 from snowport import errors
 from snowport.names import normalize
-from snowport.sql.lexer import Parser
 
 _COMMENT = re.compile(r"/\*.*?\*/|--[^\n]*", re.S)
 
@@ -93,7 +92,7 @@ def _skip_space_and_comments(text: str) -> str:
         text = text[m.end():]
 
 
-def _take_token(text: str) -> tuple[str, str]:
+def take_token(text: str) -> tuple[str, str]:
     """The next whitespace-separated token (a quoted one may hold spaces) and the rest."""
     text = _skip_space_and_comments(text)
     if not text:
@@ -137,32 +136,5 @@ class TransferCommand:
 
 def is_transfer(sql: str) -> bool:
     """PUT/GET statements, recognised before any SQL tokenizer sees their file paths."""
-    word, _ = _take_token(sql)
+    word, _ = take_token(sql)
     return word.upper() in ("PUT", "GET")
-
-
-def parse_transfer(sql: str) -> TransferCommand:
-    text = sql.strip().rstrip(";").strip()
-    keyword, rest = _take_token(text)
-    kind = keyword.upper()
-    first, rest = _take_token(rest)
-    second, rest = _take_token(rest)
-    if not first or not second:
-        raise errors.syntax_error(1, len(sql), "<EOF>")
-    if kind == "PUT":
-        local, stage = local_path(first), parse_stage_ref(second)
-    else:
-        stage, local = parse_stage_ref(first), local_path(second)
-    options = Parser(rest).properties() if rest.strip() else {}
-    return TransferCommand(kind, local, stage, {k.upper(): v for k, v in options.items()})
-
-
-def parse_stage_command(sql: str) -> tuple[StageRef, dict[str, Any]]:
-    """`LIST|LS|REMOVE|RM @stage[/path] [PATTERN = '...']` → (stage, options)."""
-    text = sql.strip().rstrip(";").strip()
-    _keyword, rest = _take_token(text)
-    ref_text, rest = _take_token(rest)
-    if not ref_text:
-        raise errors.syntax_error(1, len(sql), "<EOF>")
-    options = Parser(rest).properties() if rest.strip() else {}
-    return parse_stage_ref(ref_text), {k.upper(): v for k, v in options.items()}

@@ -1,0 +1,203 @@
+"""One lifecycle for every object kind: create, replace, drop, rename, alter, transfer ownership.
+
+Each function takes a `Kind` (commands/kinds.py) and does the checks Snowflake does in the order
+it does them, inside one catalog transaction, so a statement that fails changes nothing and a
+kind's module only supplies what is particular to it (how to build the object from its
+properties, what else to do once it exists).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from snowport import errors
+from snowport.catalog.store import CatalogObject, Transaction
+from snowport.commands.context import Ctx
+from snowport.commands.kinds import ACCOUNT, DATABASE, KINDS, SCHEMA, Kind
+from snowport.names import display
+
+SUCCESS = "Statement executed successfully."
+
+
+@dataclass(frozen=True)
+class Name:
+    """An object's resolved name: (database, schema, name), the first two empty where the kind has none."""
+
+    name: str
+    database: str = ""
+    schema: str = ""
+
+    @property
+    def shown(self) -> str:
+        return display(self.database, self.schema, self.name)
+
+
+def resolve(ctx: Ctx, kind: Kind, parts: list[str], command: str) -> Name:
+    """A name as typed (`n`, `s.n`, `d.s.n`) resolved against the session for the kind's scope."""
+    if kind.scope == SCHEMA:
+        database, schema, name = ctx.object_in_schema(parts, command)
+        return Name(name, database, schema)
+    if kind.scope == DATABASE:
+        database, name = ctx.schema_of(parts, command)
+        return Name(name, database)
+    return Name(parts[-1])
+
+
+def find(ctx: Ctx, kind: Kind, name: Name) -> CatalogObject | None:
+    """The object if it exists and the session may know it does (else None: Snowflake's 002003)."""
+    obj = ctx.catalog.get(kind.name, name.name, name.database, name.schema)
+    if obj is None:
+        return None
+    if kind.scope == SCHEMA and not _parents_usable(ctx, name):
+        return None
+    if kind.name in ("USER", "ROLE"):
+        return obj  # account-level principals: existence is not hidden, the privilege check decides
+    return obj if ctx.auth.can_see(ctx.session, obj) else None
+
+
+def _parents_usable(ctx: Ctx, name: Name) -> bool:
+    db = ctx.catalog.get("DATABASE", name.database)
+    sch = ctx.catalog.get("SCHEMA", name.schema, name.database)
+    return (db is not None and sch is not None and ctx.auth.has(ctx.session, db, ("USAGE",))
+            and ctx.auth.has(ctx.session, sch, ("USAGE",)))
+
+
+def existing(ctx: Ctx, kind: Kind, name: Name) -> CatalogObject:
+    obj = find(ctx, kind, name)
+    if obj is None:
+        raise errors.does_not_exist(kind.title, name.shown)
+    return obj
+
+
+def new_object(ctx: Ctx, kind: Kind, name: Name, comment: str | None = None,
+               props: dict[str, Any] | None = None) -> CatalogObject:
+    """A new object of the kind, owned by the session's role."""
+    return CatalogObject(kind=kind.name, name=name.name, database=name.database, schema=name.schema,
+                         owner=ctx.role, comment=comment, props=props or {})
+
+
+def check_create(ctx: Ctx, kind: Kind, name: Name) -> CatalogObject | None:
+    """The create privilege on the account or on the container; returns the container."""
+    if kind.scope == ACCOUNT:
+        ctx.require(kind.create_command)
+        return None
+    if kind.scope == DATABASE:
+        container = ctx.visible_database(name.database)
+    else:
+        container = ctx.usable_schema(name.database, name.schema)
+    system = ctx.catalog.get("DATABASE", name.database)
+    if system is not None and system.props.get("system"):
+        raise errors.insufficient_privileges(container.kind.lower(), display(container.database, container.name))
+    ctx.require(kind.create_command, container, display(container.database, container.name))
+    return container
+
+
+def create(ctx: Ctx, kind: Kind, name: Name, build: Callable[[], CatalogObject], *, or_replace: bool = False,
+           if_not_exists: bool = False,
+           after: Callable[[Transaction, CatalogObject], None] | None = None) -> tuple[CatalogObject | None, str]:
+    """CREATE [OR REPLACE] <kind> [IF NOT EXISTS]: (the object, or None when it already existed; message).
+
+    `build` makes the new object from the statement's properties and raises on bad input; `after`
+    does the kind's own work once the object is in the catalog (both inside the transaction)."""
+    if or_replace and if_not_exists:
+        raise errors.SnowflakeError(2, "0A000", errors.compilation("OR REPLACE and IF NOT EXISTS are incompatible."))
+    check_create(ctx, kind, name)
+    with ctx.catalog.transaction() as tx:
+        new = build()
+        old = ctx.catalog.get(kind.name, name.name, name.database, name.schema)
+        if old is not None:
+            if if_not_exists:
+                return None, f"{name.name} already exists, statement succeeded."
+            if not or_replace:
+                raise errors.already_exists(kind.name, name.name)
+            ctx.require(f"CREATE OR REPLACE {kind.name}", old, name.shown)
+            drop_in(ctx, tx, old, replacing=True)
+        obj = ctx.catalog.create(new)
+        if after is not None:
+            after(tx, obj)
+    return obj, kind.created.format(name=name.name)
+
+
+def drop_in(ctx: Ctx, tx: Transaction, obj: CatalogObject, replacing: bool = False) -> list[CatalogObject]:
+    """Remove an object and what it contains inside `tx`; what they hold elsewhere is freed on commit.
+
+    Storage named by the object's name (a database's engine file) is freed at once when the
+    object is being replaced, since the new object takes that name in the same transaction."""
+    victims = ctx.catalog.drop(obj)
+    for victim in reversed(victims):  # contents before their container
+        victim_kind = KINDS.get(victim.kind)
+        if victim_kind is not None and victim_kind.release is not None:
+            release = partial(victim_kind.release, ctx.core, victim)
+            if replacing and victim is obj and victim.kind in ("DATABASE", "SCHEMA"):
+                release()
+            else:
+                tx.after_commit(release)
+        tx.after_commit(partial(ctx.core.observed.forget, victim.id))
+    return victims
+
+
+def drop(ctx: Ctx, kind: Kind, name: Name, if_exists: bool,
+         after: Callable[[Transaction, CatalogObject], None] | None = None,
+         guard: Callable[[CatalogObject], None] | None = None) -> str:
+    """DROP <kind> [IF EXISTS]: owners only; contents go with a database or schema."""
+    with ctx.catalog.transaction() as tx:
+        obj = find(ctx, kind, name)
+        if obj is None:
+            if if_exists:
+                return f"Drop statement executed successfully ({name.name} already dropped)."
+            raise errors.does_not_exist(kind.title, name.shown)
+        if guard is not None:
+            guard(obj)
+        ctx.require(f"DROP {kind.name}", obj, name.shown)
+        drop_in(ctx, tx, obj)
+        if after is not None:
+            after(tx, obj)
+    return f"{name.name} successfully dropped."
+
+
+def alter(ctx: Ctx, kind: Kind, name: Name, command: str, change: Callable[[CatalogObject], CatalogObject],
+          if_exists: bool = False, allowed: Callable[[CatalogObject], bool] | None = None) -> CatalogObject | None:
+    """ALTER <kind> ... SET/UNSET: `change` returns the changed copy (raising on bad input)."""
+    with ctx.catalog.transaction():
+        obj = find(ctx, kind, name)
+        if obj is None:
+            if if_exists:
+                return None
+            raise errors.does_not_exist(kind.title, name.shown)
+        if allowed is None or not allowed(obj):
+            ctx.require(command, obj, name.shown)
+        return ctx.catalog.update(change(obj))
+
+
+def rename(ctx: Ctx, kind: Kind, name: Name, new_name: Name, if_exists: bool = False,
+           after: Callable[[Transaction, CatalogObject, CatalogObject], None] | None = None) -> str:
+    """ALTER <kind> ... RENAME TO: grants, ownerships and contents follow the object."""
+    if not kind.renamable:
+        raise errors.unsupported(f"ALTER {kind.name} ... RENAME TO")
+    with ctx.catalog.transaction() as tx:
+        obj = find(ctx, kind, name)
+        if obj is None:
+            if if_exists:
+                return SUCCESS
+            raise errors.does_not_exist(kind.title, name.shown)
+        ctx.require(f"ALTER {kind.name} RENAME", obj, name.shown)
+        if kind.scope == SCHEMA and (new_name.database, new_name.schema) != (name.database, name.schema):
+            ctx.usable_schema(new_name.database, new_name.schema)
+        if ctx.catalog.get(kind.name, new_name.name, new_name.database, new_name.schema) is not None:
+            raise errors.already_exists(kind.name, new_name.name)
+        contents = ctx.catalog.inside(obj)
+        renamed = ctx.catalog.update(obj.evolve(name=new_name.name, database=new_name.database,
+                                                schema=new_name.schema))
+        for child in contents:
+            if obj.kind == "DATABASE":
+                ctx.catalog.update(child.evolve(database=new_name.name))
+            else:
+                ctx.catalog.update(child.evolve(schema=new_name.name))
+        if kind.name in ("USER", "ROLE"):
+            ctx.catalog.rename_grantee(kind.name, name.name, new_name.name)
+        if after is not None:
+            after(tx, obj, renamed)
+    return SUCCESS

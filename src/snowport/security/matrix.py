@@ -1,0 +1,184 @@
+"""The privilege matrix: for every command Snowport accepts, the privilege it needs and on what.
+
+This table is the one place privileges are decided. Commands call `Authorizer.require(session,
+command, obj)` with their row's key, `docs/privileges.md` is rendered from it, and
+`tests/test_privilege_matrix.py` runs every row twice through the real connector: refused
+without the privilege, allowed with it. A check written by hand next to a command drifts; a row
+here cannot, because the test proves each one.
+
+Rules every row shares (as in Snowflake):
+- OWNERSHIP of the object always suffices, and is the only way for rows that list OWNERSHIP.
+- Operating on an object inside a schema also needs a privilege on its database and schema
+  (USAGE, or ownership); without it the object does not exist for the caller (002003).
+- Replacing an object (CREATE OR REPLACE) needs the create privilege and OWNERSHIP of the
+  object being replaced.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# What a row's privilege is checked on.
+ACCOUNT = "ACCOUNT"
+NONE = "NONE"  # any role may run it; what it shows is filtered by visibility
+
+
+@dataclass(frozen=True)
+class Requirement:
+    command: str
+    on: str  # ACCOUNT, NONE, or the kind of object the command names (DATABASE, SCHEMA, TABLE, ...)
+    privileges: tuple[str, ...]  # any one of them suffices; OWNERSHIP always does
+    note: str = ""
+
+
+def _rows(*rows: tuple) -> dict[str, Requirement]:
+    table: dict[str, Requirement] = {}
+    for row in rows:
+        req = Requirement(*row)
+        assert req.command not in table, req.command
+        table[req.command] = req
+    return table
+
+
+OWN = ("OWNERSHIP",)
+SEE = ("USAGE", "MONITOR", "OPERATE", "MODIFY", "READ", "WRITE", "SELECT", "INSERT", "UPDATE", "DELETE",
+       "TRUNCATE", "REFERENCES")
+
+MATRIX: dict[str, Requirement] = _rows(
+    # ---- users -------------------------------------------------------------------------------
+    ("CREATE USER", ACCOUNT, ("CREATE USER",)),
+    ("CREATE OR REPLACE USER", "USER", OWN, "and CREATE USER on the account"),
+    ("ALTER USER", "USER", OWN, "a user may SET/UNSET its own PASSWORD and DEFAULT_* properties"),
+    ("ALTER USER RENAME", "USER", OWN),
+    ("DROP USER", "USER", OWN),
+    ("DESCRIBE USER", "USER", ("MONITOR",), "a user may describe itself"),
+    ("SHOW USERS", ACCOUNT, ("MANAGE GRANTS", "CREATE USER")),
+    # ---- roles -------------------------------------------------------------------------------
+    ("CREATE ROLE", ACCOUNT, ("CREATE ROLE",)),
+    ("CREATE OR REPLACE ROLE", "ROLE", OWN, "and CREATE ROLE on the account"),
+    ("ALTER ROLE", "ROLE", OWN),
+    ("ALTER ROLE RENAME", "ROLE", OWN),
+    ("DROP ROLE", "ROLE", OWN, "objects the role owned pass to the dropping role"),
+    ("SHOW ROLES", NONE, ()),
+    ("USE ROLE", "ROLE", ("USAGE",), "the role must be granted to the user, directly or through other roles"),
+    ("USE SECONDARY ROLES", NONE, ()),
+    # ---- grants ------------------------------------------------------------------------------
+    ("GRANT ROLE", "ROLE", OWN, "or MANAGE GRANTS on the account"),
+    ("REVOKE ROLE", "ROLE", OWN, "or MANAGE GRANTS on the account"),
+    ("GRANT PRIVILEGE", "OBJECT", OWN, "or MANAGE GRANTS on the account, or the privilege WITH GRANT OPTION"),
+    ("REVOKE PRIVILEGE", "OBJECT", OWN, "or MANAGE GRANTS on the account, or the privilege WITH GRANT OPTION"),
+    ("GRANT ON ACCOUNT", ACCOUNT, ("MANAGE GRANTS",), "or the privilege WITH GRANT OPTION"),
+    ("GRANT OWNERSHIP", "OBJECT", OWN, "or MANAGE GRANTS on the account"),
+    ("GRANT ON FUTURE", "SCHEMA", OWN, "OWNERSHIP of the schema or database, or MANAGE GRANTS on the account"),
+    ("GRANT ON ALL", "SCHEMA", OWN, "as GRANT PRIVILEGE, for each object"),
+    ("SHOW GRANTS TO ROLE", "ROLE", ("USAGE",), "the role is active in the session, or MANAGE GRANTS"),
+    ("SHOW GRANTS TO USER", "USER", OWN, "a user may show its own grants; or MANAGE GRANTS"),
+    ("SHOW GRANTS ON", "OBJECT", SEE, "any privilege on the object; ON ACCOUNT needs MANAGE GRANTS"),
+    ("SHOW GRANTS OF ROLE", NONE, ()),
+    # ---- databases ---------------------------------------------------------------------------
+    ("CREATE DATABASE", ACCOUNT, ("CREATE DATABASE",)),
+    ("CREATE OR REPLACE DATABASE", "DATABASE", OWN, "and CREATE DATABASE on the account"),
+    ("ALTER DATABASE", "DATABASE", ("MODIFY",)),
+    ("ALTER DATABASE RENAME", "DATABASE", OWN),
+    ("DROP DATABASE", "DATABASE", OWN),
+    ("DESCRIBE DATABASE", "DATABASE", ("USAGE", "MONITOR", "MODIFY", "CREATE SCHEMA")),
+    ("SHOW DATABASES", NONE, ()),
+    ("USE DATABASE", "DATABASE", ("USAGE", "MONITOR")),
+    # ---- schemas -----------------------------------------------------------------------------
+    ("CREATE SCHEMA", "DATABASE", ("CREATE SCHEMA",)),
+    ("CREATE OR REPLACE SCHEMA", "SCHEMA", OWN, "and CREATE SCHEMA on the database"),
+    ("ALTER SCHEMA", "SCHEMA", ("MODIFY",)),
+    ("DROP SCHEMA", "SCHEMA", OWN),
+    ("DESCRIBE SCHEMA", "SCHEMA", ("USAGE", "MONITOR", "MODIFY")),
+    ("SHOW SCHEMAS", "DATABASE", ("USAGE", "MONITOR", "CREATE SCHEMA")),
+    ("USE SCHEMA", "SCHEMA", ("USAGE",)),
+    # ---- warehouses --------------------------------------------------------------------------
+    ("CREATE WAREHOUSE", ACCOUNT, ("CREATE WAREHOUSE",)),
+    ("CREATE OR REPLACE WAREHOUSE", "WAREHOUSE", OWN, "and CREATE WAREHOUSE on the account"),
+    ("ALTER WAREHOUSE", "WAREHOUSE", ("MODIFY",)),
+    ("ALTER WAREHOUSE RENAME", "WAREHOUSE", OWN),
+    ("ALTER WAREHOUSE SUSPEND", "WAREHOUSE", ("OPERATE",)),
+    ("ALTER WAREHOUSE RESUME", "WAREHOUSE", ("OPERATE",)),
+    ("ALTER WAREHOUSE ABORT ALL QUERIES", "WAREHOUSE", ("OPERATE",)),
+    ("DROP WAREHOUSE", "WAREHOUSE", OWN),
+    ("DESCRIBE WAREHOUSE", "WAREHOUSE", ("USAGE", "MONITOR", "OPERATE", "MODIFY")),
+    ("SHOW WAREHOUSES", NONE, ()),
+    ("USE WAREHOUSE", "WAREHOUSE", ("USAGE",)),
+    # ---- tables and views --------------------------------------------------------------------
+    ("CREATE TABLE", "SCHEMA", ("CREATE TABLE",)),
+    ("CREATE OR REPLACE TABLE", "TABLE", OWN, "and CREATE TABLE on the schema"),
+    ("CREATE TABLE AS SELECT", "SCHEMA", ("CREATE TABLE",), "and SELECT on every table it reads"),
+    ("CREATE VIEW", "SCHEMA", ("CREATE VIEW",), "and SELECT on every table it reads"),
+    ("ALTER TABLE", "TABLE", OWN),
+    ("ALTER TABLE RENAME", "TABLE", OWN),
+    ("DROP TABLE", "TABLE", OWN),
+    ("DROP VIEW", "VIEW", OWN),
+    ("SELECT", "TABLE", ("SELECT",)),
+    ("INSERT", "TABLE", ("INSERT",)),
+    ("UPDATE", "TABLE", ("UPDATE",)),
+    ("DELETE", "TABLE", ("DELETE",)),
+    ("TRUNCATE TABLE", "TABLE", ("TRUNCATE",)),
+    ("MERGE", "TABLE", ("INSERT", "UPDATE"), "INSERT for WHEN NOT MATCHED, UPDATE for WHEN MATCHED"),
+    ("DESCRIBE TABLE", "TABLE", ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES")),
+    ("SHOW TABLES", "SCHEMA", ("USAGE",), "lists the tables the role has any privilege on"),
+    # ---- stages ------------------------------------------------------------------------------
+    ("CREATE STAGE", "SCHEMA", ("CREATE STAGE",)),
+    ("CREATE OR REPLACE STAGE", "STAGE", OWN, "and CREATE STAGE on the schema"),
+    ("ALTER STAGE", "STAGE", OWN),
+    ("ALTER STAGE RENAME", "STAGE", OWN),
+    ("ALTER STAGE REFRESH", "STAGE", ("WRITE",)),
+    ("DROP STAGE", "STAGE", OWN),
+    ("DESCRIBE STAGE", "STAGE", ("USAGE", "READ", "WRITE")),
+    ("SHOW STAGES", "SCHEMA", ("USAGE",), "lists the stages the role has any privilege on"),
+    ("PUT", "STAGE", ("WRITE",)),
+    ("GET", "STAGE", ("READ", "WRITE")),
+    ("LIST", "STAGE", ("READ", "WRITE")),
+    ("REMOVE", "STAGE", ("WRITE",)),
+    ("SELECT FROM STAGE", "STAGE", ("READ", "WRITE")),
+    ("COPY INTO TABLE", "TABLE", ("INSERT",), "and READ on the stage"),
+    ("COPY INTO STAGE", "STAGE", ("WRITE",), "and SELECT on the tables the query reads"),
+    # ---- image repositories ------------------------------------------------------------------
+    ("CREATE IMAGE REPOSITORY", "SCHEMA", ("CREATE IMAGE REPOSITORY",)),
+    ("CREATE OR REPLACE IMAGE REPOSITORY", "IMAGE REPOSITORY", OWN, "and CREATE IMAGE REPOSITORY on the schema"),
+    ("DROP IMAGE REPOSITORY", "IMAGE REPOSITORY", OWN),
+    ("SHOW IMAGE REPOSITORIES", "IMAGE REPOSITORY", ("READ", "WRITE", "SERVICE READ", "SERVICE WRITE"),
+     "lists the repositories the role may read"),
+    ("SHOW IMAGES", "IMAGE REPOSITORY", ("READ", "WRITE", "SERVICE READ", "SERVICE WRITE")),
+    ("SYSTEM$REGISTRY_LIST_IMAGES", "IMAGE REPOSITORY", ("READ", "WRITE", "SERVICE READ", "SERVICE WRITE")),
+    # ---- session -----------------------------------------------------------------------------
+    ("ALTER SESSION", NONE, ()),
+    ("CALL", NONE, (), "system functions only; each needs what its own row says"),
+)
+
+
+def requirement(command: str) -> Requirement:
+    return MATRIX[command]
+
+
+def render_markdown() -> str:
+    """docs/privileges.md: the matrix as users read it."""
+    lines = [
+        "# Privileges each command needs",
+        "",
+        "Generated from `src/snowport/security/matrix.py` (`python -m snowport.security.matrix > docs/privileges.md`);",
+        "`tests/test_privilege_matrix.py` proves every row through the real connector: refused without the",
+        "privilege, allowed with it.",
+        "",
+        "- OWNERSHIP of the object always suffices; rows that list only OWNERSHIP need it.",
+        "- An object inside a schema also needs USAGE (or ownership) on its database and schema; without it",
+        "  the object does not exist for the caller (002003).",
+        "- CREATE OR REPLACE needs the create privilege and OWNERSHIP of the object it replaces.",
+        "- A refusal is `003001 (42501) SQL access control error: Insufficient privileges to operate on ...`.",
+        "",
+        "| command | checked on | privilege (any one) | also |",
+        "|---|---|---|---|",
+    ]
+    for req in MATRIX.values():
+        on = {"NONE": "nothing", "OBJECT": "the object named"}.get(req.on, req.on.lower())
+        privileges = ", ".join(req.privileges) or "none"
+        lines.append(f"| `{req.command}` | {on} | {privileges} | {req.note} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(render_markdown(), end="")

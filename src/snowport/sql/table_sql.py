@@ -1,0 +1,132 @@
+"""Table SQL: parsed once by sqlglot, authorized by commands/tables.py, run by the data engine."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
+
+from snowport import errors
+from snowport.commands import stages as stage_commands
+from snowport.commands import tables
+from snowport.commands.context import Ctx
+from snowport.sql import render
+from snowport.sql.lexer import tokenize
+from snowport.sql.result import Result, column, status
+from snowport.sql.unsupported import known_statement_kind
+from snowport.stages.locations import parse_stage_ref
+
+
+def parse(sql: str) -> exp.Expr:
+    try:
+        expression = sqlglot.parse_one(sql, read="snowflake")
+    except TokenError:
+        tokenize(sql)  # raises the syntax error at the unterminated token, as for Snowport's own statements
+        raise
+    except ParseError as e:
+        err = e.errors[0] if e.errors else {}
+        token = str(err.get("highlight") or "").strip() or "<EOF>"
+        line = int(err.get("line") or 1)
+        col = int(err.get("col") or 1)
+        raise errors.syntax_error(line, max(col - len(token), 0), token) from None
+    if expression is None:
+        raise errors.SnowflakeError(900, "42000", "Empty SQL statement.")
+    if isinstance(expression, exp.Command):
+        word = str(expression.this).upper()
+        kind = known_statement_kind(sql)
+        if kind is not None:
+            raise errors.unsupported(kind)
+        raise errors.SnowflakeError(1003, "42000", errors.compilation(
+            f"syntax error line 1 at position 0 unexpected '{word}'."))
+    return expression
+
+
+def run(ctx: Ctx, sql: str, params: Any, describe_only: bool) -> Result:
+    return run_parsed(ctx, parse(sql), params, describe_only)
+
+
+def run_parsed(ctx: Ctx, expression: exp.Expr, params: Any, describe_only: bool) -> Result:
+    plan = tables.authorize(ctx, expression)
+    if plan.skip_engine:
+        return status(plan.skip_message or "Statement executed successfully.")
+    tables.substitute_functions(ctx, expression)
+    tables.positional_columns(expression)
+    if not describe_only:
+        _check_bindings(expression, params)
+    scans = tables.result_scan_ids(expression)
+    if plan.needs_warehouse and not describe_only:
+        ctx.core.warehouses.require(ctx)
+    registered: list[str] = []
+    try:
+        for node, query_id in scans:
+            stored = ctx.core.queries.result_for(ctx.session, query_id)
+            name = f"_snowport_result_{len(registered)}_{abs(hash(query_id))}"
+            ctx.session.engine.register(name, stored.to_arrow())
+            registered.append(name)
+            table_node = node.parent if isinstance(node.parent, exp.TableFromRows) else node
+            table_node.replace(exp.to_table(f'"{name}"'))
+        for node in [t for t in expression.find_all(exp.Table) if isinstance(t.this, exp.Var)
+                     and str(t.this.name).startswith("@")]:
+            name = f"_snowport_staged_{len(registered)}"
+            if node.args.get("format") is not None:
+                raise errors.unsupported("FILE_FORMAT => in a staged-file query")
+            pattern = node.args.get("pattern")
+            table = stage_commands.staged_files_table(ctx, parse_stage_ref(node.this.name),
+                                              pattern.this if isinstance(pattern, exp.Literal) else None)
+            ctx.session.engine.register(name, table)
+            registered.append(name)
+            select = node.find_ancestor(exp.Select)
+            if select is not None:
+                for param in list(select.find_all(exp.Parameter)):
+                    if isinstance(param.this, exp.Literal):
+                        column_node = param.parent if isinstance(param.parent, exp.Column) else param
+                        column_node.replace(exp.column(f"C{param.this.this}", quoted=True))
+            alias = node.args.get("alias")
+            replacement = exp.to_table(f'"{name}"')
+            if alias is not None:
+                replacement.set("alias", alias)
+            node.replace(replacement)
+        for node in list(expression.find_all(exp.DirectoryStage)):
+            name = f"_snowport_directory_{len(registered)}"
+            ref = parse_stage_ref(node.this.name if isinstance(node.this, exp.Expr) else str(node.this))
+            ctx.session.engine.register(name, stage_commands.directory_table(ctx, ref))
+            registered.append(name)
+            table_node = node.parent if isinstance(node.parent, exp.Table) else node
+            table_node.replace(exp.to_table(f'"{name}"'))
+        if describe_only and not isinstance(expression, (exp.Select, exp.Union, exp.Subquery)):
+            return Result([column("status")], [], statement_type_id=render.statement_type(expression))
+        if describe_only:
+            expression = expression.transform(
+                lambda e: exp.Null() if isinstance(e, exp.Placeholder) else e
+            )
+            limited = exp.select("*").from_(expression.subquery("_d")).limit(0)
+            engine_result = ctx.session.engine.execute(limited)
+        else:
+            engine_result = ctx.session.engine.execute(expression, params)
+    finally:
+        for name in registered:
+            ctx.session.engine.unregister(name)
+    if not describe_only:
+        tables.record(ctx, plan)
+    return Result(engine_result.rowtype, arrow=engine_result.arrow,
+                  statement_type_id=engine_result.statement_type_id)
+
+
+def _check_bindings(expression: exp.Expr, params: Any) -> None:
+    """Every `?` / `:n` placeholder needs a value, as Snowflake checks before running."""
+    placeholders = list(expression.find_all(exp.Placeholder))
+    if not placeholders:
+        return
+    if isinstance(params, dict):
+        missing = [p.name for p in placeholders if p.name and p.name not in params]
+        if missing:
+            raise errors.SnowflakeError(2049, "42601", errors.compilation(f"Bind variable :{missing[0]} not set."))
+        return
+    supplied = 0 if params is None else len(params)
+    numbered = [int(p.name) for p in placeholders if p.name and p.name.isdigit()]
+    needed = max(numbered) if numbered else len(placeholders)
+    if supplied < needed:
+        shown = f":{supplied + 1}" if numbered else "?"
+        raise errors.SnowflakeError(2049, "42601", errors.compilation(f"Bind variable {shown} not set."))
