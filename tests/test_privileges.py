@@ -85,8 +85,8 @@ def test_reading_a_table_needs_select(analyst, admin):
 def test_granting_a_role_it_does_not_own(analyst, admin):
     cur = analyst.cursor()
     e = _err(cur, "GRANT ROLE CONTAINER_USER_ROLE TO ROLE ANALYST")
-    assert (e.errno, e.sqlstate) == (3001, "42501")
-    assert "Insufficient privileges to operate on role 'CONTAINER_USER_ROLE'" in e.msg
+    assert (e.errno, e.sqlstate) == (3102, "42501")
+    assert "Grant not executed: Insufficient privileges." in e.msg
     e = _err(cur, "USE ROLE CONTAINER_USER_ROLE")
     assert (e.errno, e.sqlstate) == (3013, "42501")
     admin_cur = admin.cursor()

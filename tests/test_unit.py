@@ -80,3 +80,12 @@ def test_write_all_resumes_short_writevs(tmp_path, monkeypatch):
     with open(path, "wb", buffering=0) as f:
         storage._write_all(f.fileno(), pieces)
     assert path.read_bytes() == b"".join(pieces)
+
+
+def test_privilege_docs_are_rendered_from_the_matrix():
+    from pathlib import Path
+
+    from snowport.security.matrix import render_markdown
+
+    docs = Path(__file__).resolve().parent.parent / "docs" / "privileges.md"
+    assert docs.read_text() == render_markdown(), "run: python -m snowport.security.matrix > docs/privileges.md"

@@ -91,3 +91,13 @@ def unsupported(feature: str) -> SnowflakeError:
 
 def invalid_value(message: str) -> SnowflakeError:
     return SnowflakeError(2025, "22023", compilation(message))
+
+
+def grant_not_executed() -> SnowflakeError:
+    """003102: how Snowflake refuses a GRANT the caller may not make (whatever the object)."""
+    return SnowflakeError(3102, "42501", "Grant not executed: Insufficient privileges.")
+
+
+def revoke_not_executed() -> SnowflakeError:
+    """003103: how Snowflake refuses a REVOKE the caller may not make."""
+    return SnowflakeError(3103, "42501", "Revoke not executed: Insufficient privileges.")

@@ -88,8 +88,16 @@ def owner_role_type(obj: CatalogObject) -> str:
     return "ROLE" if obj.owner else ""
 
 
-def created_on() -> Col:
-    return Col("created_on", "timestamp_ltz", lambda o: o.created_dt)
+def created_on(of: Callable[[Any], CatalogObject] = lambda item: item) -> Col:
+    """created_on of the row's object (`of` picks it out of a row that wraps it)."""
+    return Col("created_on", "timestamp_ltz", lambda item: of(item).created_dt)
+
+
+def schema_object(of: Callable[[Any], CatalogObject] = lambda item: item) -> tuple[Col, ...]:
+    """The columns every schema object's SHOW starts with: created_on, name, database_name, schema_name."""
+    return (created_on(of), Col("name", value=lambda item: of(item).name),
+            Col("database_name", value=lambda item: of(item).database),
+            Col("schema_name", value=lambda item: of(item).schema))
 
 
 def name_col() -> Col:

@@ -89,8 +89,7 @@ def set_properties(ctx: Ctx, name: str, values: dict[str, Any], if_exists: bool 
 
     def change(db: CatalogObject) -> CatalogObject:
         _not_system(db)
-        props = {k.lower(): v for k, v in values.items() if k != "COMMENT"}
-        return db.with_props(**props).evolve(comment=values.get("COMMENT", db.comment))
+        return properties.apply(db, values, "DATABASE", PROPERTIES)
 
     lifecycle.alter(ctx, DATABASE_KIND, Name(name), "ALTER DATABASE", change, if_exists)
     return lifecycle.SUCCESS
@@ -101,10 +100,7 @@ def unset_properties(ctx: Ctx, name: str, keys: list[str], if_exists: bool = Fal
 
     def change(db: CatalogObject) -> CatalogObject:
         _not_system(db)
-        props = dict(db.props)
-        for key in keys:
-            props.pop(key.lower(), None)
-        return db.evolve(props=props, comment=None if "COMMENT" in keys else db.comment)
+        return properties.unset(db, keys, "DATABASE", PROPERTIES)
 
     lifecycle.alter(ctx, DATABASE_KIND, Name(name), "ALTER DATABASE", change, if_exists)
     return lifecycle.SUCCESS
@@ -115,13 +111,9 @@ class DatabaseRow:
     db: CatalogObject
     is_current: bool
 
-    @property
-    def created_dt(self):  # noqa: ANN201
-        return self.db.created_dt
-
 
 SHOW_COLUMNS = columns(
-    created_on(),
+    created_on(lambda r: r.db),
     Col("name", value=lambda r: r.db.name),
     Col("is_default", value=lambda r: "N"),
     Col("is_current", value=lambda r: yn(r.is_current)),

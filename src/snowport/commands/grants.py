@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from snowport import errors
 from snowport.catalog.store import ACCOUNT_ID, CatalogObject, Grant
@@ -106,37 +106,41 @@ def _visible_for_grant(ctx: Ctx, obj: CatalogObject | None) -> None:
         raise errors.does_not_exist(obj.kind.title(), object_display(ctx, obj))
 
 
-def grant_privileges(ctx: Ctx, privileges: list[str], securable: Securable, grantee_kind: str, grantee: str,
-                     grant_option: bool = False) -> None:
+def _change_privileges(ctx: Ctx, privileges: list[str], securable: Securable, grantee_kind: str, grantee: str,
+                       change: Callable[[CatalogObject | None, str], None], refused: errors.SnowflakeError,
+                       command: str) -> None:
+    """GRANT and REVOKE share every check; only what they do to each privilege differs."""
     with ctx.catalog.transaction():
-        obj = resolve(ctx, securable, "GRANT")
+        obj = resolve(ctx, securable, command)
         kind = "ACCOUNT" if obj is None else obj.kind
         _visible_for_grant(ctx, obj)
         privileges = _expand_all(kind, privileges)
-        _check_valid(kind, privileges, obj)
+        if command == "GRANT":
+            _check_valid(kind, privileges, obj)
         _grantee_exists(ctx, grantee_kind, grantee)
+        if not all(_may_grant(ctx, obj, p) for p in privileges):
+            raise refused
         for p in privileges:
-            if not _may_grant(ctx, obj, p):
-                raise errors.insufficient_privileges(kind.lower(), object_display(ctx, obj))
-        for p in privileges:
-            ctx.catalog.grant(Grant(privilege=p, object_id=ACCOUNT_ID if obj is None else obj.id,
-                                    grantee_kind=grantee_kind, grantee=grantee, grant_option=grant_option,
-                                    granted_by=ctx.role))
+            change(obj, p)
+
+
+def grant_privileges(ctx: Ctx, privileges: list[str], securable: Securable, grantee_kind: str, grantee: str,
+                     grant_option: bool = False) -> None:
+    def grant(obj: CatalogObject | None, privilege: str) -> None:
+        ctx.catalog.grant(Grant(privilege=privilege, object_id=ACCOUNT_ID if obj is None else obj.id,
+                                grantee_kind=grantee_kind, grantee=grantee, grant_option=grant_option,
+                                granted_by=ctx.role))
+
+    _change_privileges(ctx, privileges, securable, grantee_kind, grantee, grant, errors.grant_not_executed(), "GRANT")
 
 
 def revoke_privileges(ctx: Ctx, privileges: list[str], securable: Securable, grantee_kind: str,
                       grantee: str) -> None:
-    with ctx.catalog.transaction():
-        obj = resolve(ctx, securable, "REVOKE")
-        kind = "ACCOUNT" if obj is None else obj.kind
-        _visible_for_grant(ctx, obj)
-        privileges = _expand_all(kind, privileges)
-        _grantee_exists(ctx, grantee_kind, grantee)
-        for p in privileges:
-            if not _may_grant(ctx, obj, p):
-                raise errors.insufficient_privileges(kind.lower(), object_display(ctx, obj))
-        for p in privileges:
-            ctx.catalog.revoke(p, ACCOUNT_ID if obj is None else obj.id, grantee_kind, grantee)
+    def revoke(obj: CatalogObject | None, privilege: str) -> None:
+        ctx.catalog.revoke(privilege, ACCOUNT_ID if obj is None else obj.id, grantee_kind, grantee)
+
+    _change_privileges(ctx, privileges, securable, grantee_kind, grantee, revoke, errors.revoke_not_executed(),
+                       "REVOKE")
 
 
 def grant_ownership(ctx: Ctx, securable: Securable, new_owner: str, revoke_current: bool = False) -> None:
@@ -168,7 +172,7 @@ def grant_role(ctx: Ctx, role_name: str, grantee_kind: str, grantee: str) -> Non
                 f"SQL execution error:\nGranting role '{role_name}' to role '{grantee}' would create a cycle.",
             )
         if not (ctx.auth.allows(ctx.session, "GRANT ROLE", role) or ctx.auth.has_account(ctx.session, MANAGE_GRANTS)):
-            raise errors.insufficient_privileges("role", display(role_name))
+            raise errors.grant_not_executed()
         ctx.catalog.grant(Grant(privilege="USAGE", object_id=role.id, grantee_kind=grantee_kind, grantee=grantee,
                                 granted_by=ctx.role))
 
@@ -178,7 +182,7 @@ def revoke_role(ctx: Ctx, role_name: str, grantee_kind: str, grantee: str) -> No
         role = _role(ctx, role_name)
         if not (ctx.auth.allows(ctx.session, "REVOKE ROLE", role)
                 or ctx.auth.has_account(ctx.session, MANAGE_GRANTS)):
-            raise errors.insufficient_privileges("role", display(role_name))
+            raise errors.revoke_not_executed()
         ctx.catalog.revoke("USAGE", role.id, grantee_kind, grantee)
 
 
@@ -211,7 +215,10 @@ def grant_all(ctx: Ctx, privileges: list[str], kind: str, container_kind: str, p
               grant_option: bool = False) -> None:
     """GRANT ... ON ALL <kinds> IN SCHEMA|DATABASE: each existing object, all or none."""
     with ctx.catalog.transaction():
-        _container_obj, database, schema = _container(ctx, container_kind, parts)
+        container, database, schema = _container(ctx, container_kind, parts)
+        if not (ctx.auth.allows(ctx.session, "GRANT ON ALL", container)
+                or ctx.auth.has_account(ctx.session, MANAGE_GRANTS)):
+            raise errors.insufficient_privileges(container.kind.lower(), container.name)
         targets = [o for o in ctx.catalog.all_objects()
                    if o.kind == kind and o.database == database and (schema is None or o.schema == schema)]
         for obj in targets:
@@ -287,7 +294,7 @@ def show_to_role(ctx: Ctx, role_name: str) -> Rows:
     role = _role(ctx, role_name)
     if not (role_name in ctx.auth.active_roles(ctx.session) or ctx.auth.owns(ctx.session, role)
             or ctx.auth.has_account(ctx.session, MANAGE_GRANTS)):
-        raise errors.does_not_exist("Role", display(role_name))
+        raise errors.insufficient_privileges("role", display(role_name))
     owned = sorted((o for o in ctx.catalog.all_objects() if o.owner == role_name),
                    key=lambda o: (o.kind, o.database, o.schema, o.name))
     rows = [_ownership_row(ctx, o, "ROLE", role_name) for o in owned]
@@ -297,9 +304,11 @@ def show_to_role(ctx: Ctx, role_name: str) -> Rows:
 
 def show_to_user(ctx: Ctx, user_name: str) -> Rows:
     user = ctx.catalog.get("USER", user_name)
-    if user is None or not (user_name == ctx.session.user or ctx.auth.owns(ctx.session, user)
-                            or ctx.auth.has_account(ctx.session, MANAGE_GRANTS)):
+    if user is None:
         raise errors.does_not_exist("User", display(user_name))
+    if not (user_name == ctx.session.user or ctx.auth.owns(ctx.session, user)
+            or ctx.auth.has_account(ctx.session, MANAGE_GRANTS)):
+        raise errors.insufficient_privileges("user", display(user_name))
     rows = []
     for g in ctx.catalog.grants(grantee_kind="USER", grantee=user_name):
         obj = ctx.catalog.by_id(g.object_id)
@@ -328,6 +337,3 @@ def show_of_role(ctx: Ctx, role_name: str) -> Rows:
             for g in ctx.catalog.grants(object_id=role.id, privilege="USAGE")]
     return Rows(OF_ROLE_COLUMNS, rows)
 
-
-def describe_privileges(privileges: Any) -> str:
-    return ", ".join(privileges)

@@ -10,7 +10,7 @@ from typing import Any
 from snowport import errors
 from snowport.catalog.store import CatalogObject
 from snowport.commands import lifecycle
-from snowport.commands.columns import Col, Rows, columns, created_on, like_matcher, owner_role_type
+from snowport.commands.columns import Col, Rows, columns, like_matcher, owner_role_type, schema_object
 from snowport.commands.context import Ctx
 from snowport.commands.kinds import IMAGE_REPOSITORY, storage_key
 from snowport.names import display, normalize
@@ -59,16 +59,9 @@ class RepositoryRow:
     repo: CatalogObject
     url: str
 
-    @property
-    def created_dt(self):  # noqa: ANN201
-        return self.repo.created_dt
-
 
 SHOW_COLUMNS = columns(
-    created_on(),
-    Col("name", value=lambda r: r.repo.name),
-    Col("database_name", value=lambda r: r.repo.database),
-    Col("schema_name", value=lambda r: r.repo.schema),
+    *schema_object(lambda r: r.repo),
     Col("repository_url", value=lambda r: r.url),
     Col("owner", value=lambda r: r.repo.owner),
     Col("owner_role_type", value=lambda r: owner_role_type(r.repo)),

@@ -90,8 +90,8 @@ def check_create(ctx: Ctx, kind: Kind, name: Name) -> CatalogObject | None:
         container = ctx.usable_schema(name.database, name.schema)
     system = ctx.catalog.get("DATABASE", name.database)
     if system is not None and system.props.get("system"):
-        raise errors.insufficient_privileges(container.kind.lower(), display(container.database, container.name))
-    ctx.require(kind.create_command, container, display(container.database, container.name))
+        raise errors.insufficient_privileges(container.kind.lower(), display(container.name))
+    ctx.require(kind.create_command, container, display(container.name))
     return container
 
 
@@ -129,12 +129,14 @@ def drop_in(ctx: Ctx, tx: Transaction, obj: CatalogObject, replacing: bool = Fal
     victims = ctx.catalog.drop(obj)
     for victim in reversed(victims):  # contents before their container
         victim_kind = KINDS.get(victim.kind)
-        if victim_kind is not None and victim_kind.release is not None:
-            release = partial(victim_kind.release, ctx.core, victim)
-            if replacing and victim is obj and victim.kind in ("DATABASE", "SCHEMA"):
-                release()
-            else:
-                tx.after_commit(release)
+        if victim_kind is None or victim_kind.release is None:
+            pass
+        elif victim.kind == "SCHEMA" and obj.kind == "DATABASE":
+            pass  # the database's engine file goes as a whole
+        elif replacing and victim.kind in ("DATABASE", "SCHEMA"):
+            victim_kind.release(ctx.core, victim)  # named storage: free it before the new object takes the name
+        else:
+            tx.after_commit(partial(victim_kind.release, ctx.core, victim))
         tx.after_commit(partial(ctx.core.observed.forget, victim.id))
     return victims
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from snowport import errors
+from snowport.catalog.store import CatalogObject
 
 
 def boolean(value: Any, field: str) -> bool:
@@ -24,3 +26,34 @@ def only(props: dict[str, Any], allowed: set[str] | tuple[str, ...], kind: str) 
     for key in props:
         if key not in allowed:
             raise unknown(key, kind)
+
+
+def apply(obj: CatalogObject, values: dict[str, Any], kind: str, allowed: tuple[str, ...],
+          convert: dict[str, Callable[[Any], tuple[str, Any]]] | None = None) -> CatalogObject:
+    """The object with SET properties applied; an unknown or bad one refuses them all, before any is applied.
+
+    `convert` maps a property to (stored key, stored value); others are stored under their lower-case name."""
+    only(values, allowed, kind)
+    props = dict(obj.props)
+    comment = obj.comment
+    for key, value in values.items():
+        if key == "COMMENT":
+            comment = value
+            continue
+        stored_key, stored = convert[key](value) if convert and key in convert else (key.lower(), value)
+        props[stored_key] = stored
+    return obj.evolve(props=props, comment=comment)
+
+
+def unset(obj: CatalogObject, keys: list[str], kind: str, allowed: tuple[str, ...],
+          stored: dict[str, str] | None = None, defaults: dict[str, Any] | None = None) -> CatalogObject:
+    """The object with UNSET properties back to their defaults (or gone)."""
+    only(dict.fromkeys(keys), allowed, kind)
+    props = dict(obj.props)
+    for key in keys:
+        name = (stored or {}).get(key, key.lower())
+        if defaults and name in defaults:
+            props[name] = defaults[name]
+        else:
+            props.pop(name, None)
+    return obj.evolve(props=props, comment=None if "COMMENT" in keys else obj.comment)

@@ -38,15 +38,14 @@ def drop(ctx: Ctx, name: str, if_exists: bool = False) -> str:
 
 
 def set_properties(ctx: Ctx, name: str, values: dict[str, Any], if_exists: bool = False) -> str:
-    properties.only(values, ("COMMENT",), "ROLE")
     lifecycle.alter(ctx, ROLE, Name(name), "ALTER ROLE",
-                    lambda r: r.evolve(comment=values.get("COMMENT", r.comment)), if_exists)
+                    lambda r: properties.apply(r, values, "ROLE", ("COMMENT",)), if_exists)
     return lifecycle.SUCCESS
 
 
 def unset_properties(ctx: Ctx, name: str, keys: list[str], if_exists: bool = False) -> str:
-    properties.only(dict.fromkeys(keys), ("COMMENT",), "ROLE")
-    lifecycle.alter(ctx, ROLE, Name(name), "ALTER ROLE", lambda r: r.evolve(comment=None), if_exists)
+    lifecycle.alter(ctx, ROLE, Name(name), "ALTER ROLE",
+                    lambda r: properties.unset(r, keys, "ROLE", ("COMMENT",)), if_exists)
     return lifecycle.SUCCESS
 
 
@@ -74,13 +73,9 @@ class RoleRow:
     granted_to_roles: int
     granted_roles: int
 
-    @property
-    def created_dt(self):  # noqa: ANN201 - read by the shared created_on column
-        return self.role.created_dt
-
 
 SHOW_COLUMNS = columns(
-    created_on(),
+    created_on(lambda r: r.role),
     Col("name", value=lambda r: r.role.name),
     Col("is_default", value=lambda r: yn(r.is_default)),
     Col("is_current", value=lambda r: yn(r.is_current)),

@@ -55,24 +55,16 @@ def rename(ctx: Ctx, parts: list[str], new_parts: list[str], if_exists: bool = F
 def set_properties(ctx: Ctx, parts: list[str], values: dict[str, Any], if_exists: bool = False) -> str:
     properties.only(values, PROPERTIES, "SCHEMA")
 
-    def change(sch: CatalogObject) -> CatalogObject:
-        props = {k.lower(): v for k, v in values.items() if k != "COMMENT"}
-        return sch.with_props(**props).evolve(comment=values.get("COMMENT", sch.comment))
-
-    lifecycle.alter(ctx, SCHEMA_KIND, _name(ctx, parts, "ALTER SCHEMA"), "ALTER SCHEMA", change, if_exists)
+    lifecycle.alter(ctx, SCHEMA_KIND, _name(ctx, parts, "ALTER SCHEMA"), "ALTER SCHEMA",
+                    lambda sch: properties.apply(sch, values, "SCHEMA", PROPERTIES), if_exists)
     return lifecycle.SUCCESS
 
 
 def unset_properties(ctx: Ctx, parts: list[str], keys: list[str], if_exists: bool = False) -> str:
     properties.only(dict.fromkeys(keys), PROPERTIES, "SCHEMA")
 
-    def change(sch: CatalogObject) -> CatalogObject:
-        props = dict(sch.props)
-        for key in keys:
-            props.pop(key.lower(), None)
-        return sch.evolve(props=props, comment=None if "COMMENT" in keys else sch.comment)
-
-    lifecycle.alter(ctx, SCHEMA_KIND, _name(ctx, parts, "ALTER SCHEMA"), "ALTER SCHEMA", change, if_exists)
+    lifecycle.alter(ctx, SCHEMA_KIND, _name(ctx, parts, "ALTER SCHEMA"), "ALTER SCHEMA",
+                    lambda sch: properties.unset(sch, keys, "SCHEMA", PROPERTIES), if_exists)
     return lifecycle.SUCCESS
 
 

@@ -19,7 +19,7 @@ import pyarrow as pa
 from snowport import errors
 from snowport.catalog.store import CatalogObject
 from snowport.commands import lifecycle
-from snowport.commands.columns import Col, Rows, columns, created_on, like_matcher, owner_role_type
+from snowport.commands.columns import Col, Rows, columns, like_matcher, owner_role_type, schema_object
 from snowport.commands.context import Ctx
 from snowport.commands.kinds import STAGE, storage_key
 from snowport.commands.lifecycle import Name
@@ -187,43 +187,27 @@ def refresh_stage(ctx: Ctx, parts: list[str], subpath: str, if_exists: bool = Fa
     return refresh_directory(ctx, stage, subpath)
 
 
-@dataclass(frozen=True)
-class StageRow:
-    stage: CatalogObject
-
-    @property
-    def created_dt(self):  # noqa: ANN201
-        return self.stage.created_dt
-
-
-def _s(fn: Any) -> Any:
-    return lambda r: fn(r.stage)
-
-
 SHOW_COLUMNS = columns(
-    created_on(),
-    Col("name", value=_s(lambda s: s.name)),
-    Col("database_name", value=_s(lambda s: s.database)),
-    Col("schema_name", value=_s(lambda s: s.schema)),
+    *schema_object(),
     Col("url", value=lambda r: ""),
     Col("has_credentials", value=lambda r: "N"),
     Col("has_encryption_key", value=lambda r: "N"),
-    Col("owner", value=_s(lambda s: s.owner)),
-    Col("comment", value=_s(lambda s: s.comment or "")),
+    Col("owner", value=lambda s: s.owner),
+    Col("comment", value=lambda s: s.comment or ""),
     Col("region", value=lambda r: None),
-    Col("type", value=_s(lambda s: "INTERNAL TEMPORARY" if s.props.get("temporary") else "INTERNAL")),
+    Col("type", value=lambda s: "INTERNAL TEMPORARY" if s.props.get("temporary") else "INTERNAL"),
     Col("cloud", value=lambda r: None),
     Col("notification_channel", value=lambda r: None),
     Col("storage_integration", value=lambda r: None),
     Col("endpoint", value=lambda r: None),
-    Col("owner_role_type", value=_s(owner_role_type)),
-    Col("directory_enabled", value=_s(lambda s: "Y" if s.props.get("directory") else "N")),
+    Col("owner_role_type", value=owner_role_type),
+    Col("directory_enabled", value=lambda s: "Y" if s.props.get("directory") else "N"),
 )
 
 
 def show_stages(ctx: Ctx, like: str | None, database: str | None, schema: str | None) -> Rows:
     match = like_matcher(like)
-    items = [StageRow(stage) for stage in ctx.catalog.list("STAGE", database, schema)
+    items = [stage for stage in ctx.catalog.list("STAGE", database, schema)
              if match(stage.name) and ctx.auth.can_see(ctx.session, stage)]
     return Rows(SHOW_COLUMNS, items)
 

@@ -17,7 +17,7 @@ from sqlglot import exp
 from snowport import errors
 from snowport.catalog.store import CatalogObject
 from snowport.commands import grants, image_repositories, lifecycle
-from snowport.commands.columns import Col, Rows, columns, created_on, like_matcher
+from snowport.commands.columns import Col, Rows, columns, like_matcher, schema_object
 from snowport.commands.context import Ctx
 from snowport.commands.session import available_roles, secondary_roles
 from snowport.names import display
@@ -203,7 +203,7 @@ def _authorize_create(ctx: Ctx, expression: exp.Create, refs: list[TableRef]) ->
         raise errors.does_not_exist("Schema", display(target_ref.database, target_ref.schema))
     if db.props.get("system"):
         raise errors.insufficient_privileges("schema", display(target_ref.database, target_ref.schema))
-    ctx.require(f"CREATE {kind}", sch, display(target_ref.database, target_ref.schema))
+    ctx.require(f"CREATE {kind}", sch, display(target_ref.schema))
     existing = _lookup(ctx, target_ref)
     replace = bool(expression.args.get("replace"))
     if_not_exists = bool(expression.args.get("exists"))
@@ -375,20 +375,13 @@ class TableRow:
     rows: int
     bytes: int
 
-    @property
-    def created_dt(self):  # noqa: ANN201
-        return self.table.created_dt
-
 
 def _t(fn: Any) -> Any:
     return lambda r: fn(r.table)
 
 
 SHOW_COLUMNS = columns(
-    created_on(),
-    Col("name", value=_t(lambda t: t.name)),
-    Col("database_name", value=_t(lambda t: t.database)),
-    Col("schema_name", value=_t(lambda t: t.schema)),
+    *schema_object(lambda r: r.table),
     Col("kind", value=_t(lambda t: "TABLE" if t.kind == "TABLE" else "VIEW")),
     Col("comment", value=_t(lambda t: t.comment or "")),
     Col("cluster_by", value=lambda r: ""),

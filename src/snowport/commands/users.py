@@ -22,23 +22,16 @@ PROPERTIES = (
 SELF_SERVICE = {"PASSWORD", "DEFAULT_ROLE", "DEFAULT_WAREHOUSE", "DEFAULT_NAMESPACE", "DEFAULT_SECONDARY_ROLES"}
 
 
+CONVERT = {
+    "PASSWORD": lambda v: ("password_hash", hash_password(str(v))),
+    "MUST_CHANGE_PASSWORD": lambda v: ("must_change_password", properties.boolean(v, "MUST_CHANGE_PASSWORD")),
+    "DISABLED": lambda v: ("disabled", properties.boolean(v, "DISABLED")),
+}
+STORED = {"PASSWORD": "password_hash"}
+
+
 def _with_properties(user: CatalogObject, values: dict[str, Any]) -> CatalogObject:
-    """The user with SET properties applied; refuses an unknown property before applying any."""
-    properties.only(values, PROPERTIES, "USER")
-    props = dict(user.props)
-    comment = user.comment
-    for key, value in values.items():
-        if key == "PASSWORD":
-            props["password_hash"] = hash_password(str(value))
-        elif key == "COMMENT":
-            comment = value
-        elif key in ("MUST_CHANGE_PASSWORD", "DISABLED"):
-            props[key.lower()] = properties.boolean(value, key)
-        elif key in ("DEFAULT_ROLE", "DEFAULT_WAREHOUSE"):
-            props[key.lower()] = None if value is None else str(value)
-        else:
-            props[key.lower()] = value
-    return user.evolve(props=props, comment=comment)
+    return properties.apply(user, values, "USER", PROPERTIES, CONVERT)
 
 
 def create(ctx: Ctx, name: str, values: dict[str, Any], or_replace: bool = False,
@@ -61,14 +54,8 @@ def set_properties(ctx: Ctx, name: str, values: dict[str, Any], if_exists: bool 
 def unset_properties(ctx: Ctx, name: str, keys: list[str], if_exists: bool = False) -> str:
     properties.only(dict.fromkeys(keys), PROPERTIES, "USER")
     is_self = name == ctx.session.user
-
-    def change(user: CatalogObject) -> CatalogObject:
-        props = dict(user.props)
-        for key in keys:
-            props.pop("password_hash" if key == "PASSWORD" else key.lower(), None)
-        return user.evolve(props=props, comment=None if "COMMENT" in keys else user.comment)
-
-    lifecycle.alter(ctx, USER, Name(name), "ALTER USER", change, if_exists,
+    lifecycle.alter(ctx, USER, Name(name), "ALTER USER",
+                    lambda u: properties.unset(u, keys, "USER", PROPERTIES, STORED), if_exists,
                     allowed=lambda _u: is_self and set(keys) <= SELF_SERVICE)
     return lifecycle.SUCCESS
 

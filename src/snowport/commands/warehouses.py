@@ -41,29 +41,31 @@ STARTED = "STARTED"
 SUSPENDED = "SUSPENDED"
 
 
+def _size(value: Any) -> tuple[str, str]:
+    size = SIZES.get(str(value).upper().replace("_", ""))
+    if size is None:
+        raise errors.invalid_value(f"invalid value '{value}' for property 'WAREHOUSE_SIZE'")
+    return "size", size
+
+
+def _auto_suspend(value: Any) -> tuple[str, int | None]:
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+        raise errors.invalid_value(f"invalid value [{value}] for parameter 'AUTO_SUSPEND'")
+    return "auto_suspend", value if value else None
+
+
+def _flag(key: str) -> Any:
+    return lambda value: (key.lower(), properties.boolean(value, key))
+
+
+CONVERT = {"WAREHOUSE_SIZE": _size, "AUTO_SUSPEND": _auto_suspend, "WAREHOUSE_TYPE": lambda v: ("type", v),
+           **{k: _flag(k) for k in ("AUTO_RESUME", "INITIALLY_SUSPENDED", "ENABLE_QUERY_ACCELERATION")}}
+STORED = {"WAREHOUSE_SIZE": "size", "WAREHOUSE_TYPE": "type"}
+
+
 def _with_properties(wh: CatalogObject, values: dict[str, Any]) -> CatalogObject:
     """The warehouse with SET properties applied; the first bad one refuses them all."""
-    properties.only(values, PROPERTIES, "WAREHOUSE")
-    props = dict(wh.props)
-    comment = wh.comment
-    for key, value in values.items():
-        if key == "WAREHOUSE_SIZE":
-            size = SIZES.get(str(value).upper().replace("_", ""))
-            if size is None:
-                raise errors.invalid_value(f"invalid value '{value}' for property 'WAREHOUSE_SIZE'")
-            props["size"] = size
-        elif key == "AUTO_SUSPEND":
-            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
-                raise errors.invalid_value(f"invalid value [{value}] for parameter 'AUTO_SUSPEND'")
-            props["auto_suspend"] = value if value else None
-        elif key in ("AUTO_RESUME", "INITIALLY_SUSPENDED", "ENABLE_QUERY_ACCELERATION"):
-            props[key.lower()] = properties.boolean(value, key)
-        elif key == "COMMENT":
-            comment = value
-        else:
-            props[key.lower()] = value
-    props["updated_on"] = time.time()
-    return wh.evolve(props=props, comment=comment)
+    return properties.apply(wh, values, "WAREHOUSE", PROPERTIES, CONVERT).with_props(updated_on=time.time())
 
 
 class Warehouses:
@@ -190,18 +192,8 @@ def set_properties(ctx: Ctx, name: str | None, values: dict[str, Any], if_exists
 
 def unset_properties(ctx: Ctx, name: str | None, keys: list[str], if_exists: bool = False) -> str:
     properties.only(dict.fromkeys(keys), PROPERTIES, "WAREHOUSE")
-
-    def change(wh: CatalogObject) -> CatalogObject:
-        props = dict(wh.props)
-        for key in keys:
-            lowered = {"WAREHOUSE_SIZE": "size", "WAREHOUSE_TYPE": "type"}.get(key, key.lower())
-            if lowered in DEFAULTS:
-                props[lowered] = DEFAULTS[lowered]
-            else:
-                props.pop(lowered, None)
-        return wh.evolve(props=props, comment=None if "COMMENT" in keys else wh.comment)
-
-    lifecycle.alter(ctx, WAREHOUSE, _current(ctx, name), "ALTER WAREHOUSE", change, if_exists)
+    lifecycle.alter(ctx, WAREHOUSE, _current(ctx, name), "ALTER WAREHOUSE",
+                    lambda wh: properties.unset(wh, keys, "WAREHOUSE", PROPERTIES, STORED, DEFAULTS), if_exists)
     return lifecycle.SUCCESS
 
 
@@ -253,10 +245,6 @@ class WarehouseRow:
     def started(self) -> bool:
         return self.state == STARTED
 
-    @property
-    def created_dt(self):  # noqa: ANN201
-        return self.wh.created_dt
-
 
 def _active(r: WarehouseRow, value: Any) -> Any:
     return value if r.started else ""
@@ -281,7 +269,7 @@ SHOW_COLUMNS = columns(
     Col("provisioning", value=lambda r: _active(r, "0")),
     Col("quiescing", value=lambda r: _active(r, "0")),
     Col("other", value=lambda r: _active(r, "0")),
-    created_on(),
+    created_on(lambda r: r.wh),
     Col("resumed_on", "timestamp_ltz", lambda r: ts(r.resumed_on)),
     Col("updated_on", "timestamp_ltz", lambda r: ts(r.wh.props.get("updated_on"))),
     Col("owner", value=lambda r: r.wh.owner),
