@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -49,6 +50,7 @@ from sqlalchemy import (
 )
 
 SCHEMA_VERSION = 1
+log = logging.getLogger("snowport.catalog")
 
 metadata = MetaData()
 
@@ -205,8 +207,12 @@ class Transaction:
             action()
 
     def finish(self) -> None:
+        """Run the after-commit actions. The change is durable: a failing action is logged, not raised."""
         for action in self._after_commit:
-            action()
+            try:
+                action()
+            except Exception:
+                log.exception("after-commit action failed")
 
 
 class Catalog:

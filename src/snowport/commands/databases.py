@@ -29,15 +29,19 @@ def _not_system(db: CatalogObject) -> None:
         raise errors.insufficient_privileges("database", db.name)
 
 
-def create(ctx: Ctx, name: str, comment: str | None = None, or_replace: bool = False, if_not_exists: bool = False,
-           transient: bool = False) -> str:
+CONVERT = {k: properties.days(k) for k in ("DATA_RETENTION_TIME_IN_DAYS", "MAX_DATA_EXTENSION_TIME_IN_DAYS")}
+
+
+def create(ctx: Ctx, name: str, values: dict[str, Any] | None = None, or_replace: bool = False,
+           if_not_exists: bool = False, transient: bool = False) -> str:
     target = Name(name)
     old = ctx.catalog.get("DATABASE", name)
     if old is not None and or_replace:
         _not_system(old)
 
     def build() -> CatalogObject:
-        return lifecycle.new_object(ctx, DATABASE_KIND, target, comment, {"transient": transient})
+        db = lifecycle.new_object(ctx, DATABASE_KIND, target, props={"transient": transient})
+        return properties.apply(db, values or {}, "DATABASE", PROPERTIES, CONVERT)
 
     def make_files(tx: Transaction, db: CatalogObject) -> None:
         try:
@@ -89,7 +93,7 @@ def set_properties(ctx: Ctx, name: str, values: dict[str, Any], if_exists: bool 
 
     def change(db: CatalogObject) -> CatalogObject:
         _not_system(db)
-        return properties.apply(db, values, "DATABASE", PROPERTIES)
+        return properties.apply(db, values, "DATABASE", PROPERTIES, CONVERT)
 
     lifecycle.alter(ctx, DATABASE_KIND, Name(name), "ALTER DATABASE", change, if_exists)
     return lifecycle.SUCCESS

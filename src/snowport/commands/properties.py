@@ -17,6 +17,15 @@ def boolean(value: Any, field: str) -> bool:
     raise errors.invalid_value(f"invalid value [{value}] for parameter '{field}'")
 
 
+def days(key: str, most: int = 90) -> Callable[[Any], tuple[str, int]]:
+    """A whole number of days from 0 to `most` (DATA_RETENTION_TIME_IN_DAYS and the like)."""
+    def convert(value: Any) -> tuple[str, int]:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= most:
+            raise errors.invalid_value(f"invalid value [{value}] for parameter '{key}'")
+        return key.lower(), value
+    return convert
+
+
 def unknown(key: str, kind: str) -> errors.SnowflakeError:
     return errors.invalid_value(f"invalid property '{key}' for '{kind}'")
 

@@ -15,10 +15,14 @@ from snowport.commands.lifecycle import Name
 from snowport.security.privileges import SYSTEM_ROLES
 
 
-def create(ctx: Ctx, name: str, comment: str | None = None, or_replace: bool = False,
+def create(ctx: Ctx, name: str, values: dict[str, Any] | None = None, or_replace: bool = False,
            if_not_exists: bool = False) -> str:
     target = Name(name)
-    return lifecycle.create(ctx, ROLE, target, lambda: lifecycle.new_object(ctx, ROLE, target, comment),
+
+    def build() -> CatalogObject:
+        return properties.apply(lifecycle.new_object(ctx, ROLE, target), values or {}, "ROLE", ("COMMENT",))
+
+    return lifecycle.create(ctx, ROLE, target, build,
                             or_replace=or_replace, if_not_exists=if_not_exists)[1]
 
 

@@ -21,7 +21,10 @@ def _name(ctx: Ctx, parts: list[str], command: str) -> Name:
     return lifecycle.resolve(ctx, SCHEMA_KIND, parts, command)
 
 
-def create(ctx: Ctx, parts: list[str], comment: str | None = None, or_replace: bool = False,
+CONVERT = {k: properties.days(k) for k in ("DATA_RETENTION_TIME_IN_DAYS", "MAX_DATA_EXTENSION_TIME_IN_DAYS")}
+
+
+def create(ctx: Ctx, parts: list[str], values: dict[str, Any] | None = None, or_replace: bool = False,
            if_not_exists: bool = False) -> str:
     target = _name(ctx, parts, "CREATE SCHEMA")
 
@@ -30,7 +33,11 @@ def create(ctx: Ctx, parts: list[str], comment: str | None = None, or_replace: b
         tx.on_rollback(lambda: ctx.core.engine.drop_schema(target.database, target.name))
         tx.after_commit(lambda: session.set_namespace(ctx.core, ctx.session, target.database, target.name))
 
-    return lifecycle.create(ctx, SCHEMA_KIND, target, lambda: lifecycle.new_object(ctx, SCHEMA_KIND, target, comment),
+    def build() -> CatalogObject:
+        return properties.apply(lifecycle.new_object(ctx, SCHEMA_KIND, target), values or {}, "SCHEMA", PROPERTIES,
+                                CONVERT)
+
+    return lifecycle.create(ctx, SCHEMA_KIND, target, build,
                             or_replace=or_replace, if_not_exists=if_not_exists, after=make_files)[1]
 
 
@@ -56,7 +63,7 @@ def set_properties(ctx: Ctx, parts: list[str], values: dict[str, Any], if_exists
     properties.only(values, PROPERTIES, "SCHEMA")
 
     lifecycle.alter(ctx, SCHEMA_KIND, _name(ctx, parts, "ALTER SCHEMA"), "ALTER SCHEMA",
-                    lambda sch: properties.apply(sch, values, "SCHEMA", PROPERTIES), if_exists)
+                    lambda sch: properties.apply(sch, values, "SCHEMA", PROPERTIES, CONVERT), if_exists)
     return lifecycle.SUCCESS
 
 

@@ -16,6 +16,9 @@ CLIENT_PARAMETERS = ("TIMEZONE", "PYTHON_CONNECTOR_QUERY_RESULT_FORMAT", "CLIENT
 
 def set_namespace(core: Server, session: Session, database: str | None, schema: str | None) -> None:
     """Point the session (and its engine connection) at a database and schema."""
+    if schema is not None and schema != "INFORMATION_SCHEMA" and (
+            database is None or core.catalog.get("SCHEMA", schema, database) is None):
+        schema = None  # e.g. the database was replaced since: its old schemas are gone
     session.database = database
     session.schema = schema if database else None
     if session.engine is not None:

@@ -83,15 +83,15 @@ def _create(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
     if kind == "SCHEMA":
         parts = p.qualified_name(2)
         props = _props(p)
-        return render.outcome(schemas.create(ctx, parts, props.get("COMMENT"), or_replace, if_not_exists))
+        return render.outcome(schemas.create(ctx, parts, props, or_replace, if_not_exists))
     name = p.identifier()
     props = _props(p)
     if kind == "USER":
         message = users.create(ctx, name, props, or_replace, if_not_exists)
     elif kind == "ROLE":
-        message = roles.create(ctx, name, props.get("COMMENT"), or_replace, if_not_exists)
+        message = roles.create(ctx, name, props, or_replace, if_not_exists)
     elif kind == "DATABASE":
-        message = databases.create(ctx, name, props.get("COMMENT"), or_replace, if_not_exists, transient)
+        message = databases.create(ctx, name, props, or_replace, if_not_exists, transient)
     else:
         message = warehouses.create(ctx, name, props, or_replace, if_not_exists)
     return render.outcome(message)
