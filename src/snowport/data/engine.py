@@ -170,6 +170,18 @@ class EngineSession:
 
     def execute(self, expression: exp.Expr, params: Any = None) -> EngineResult:
         """Run one parsed Snowflake statement; map engine failures to Snowflake errors."""
+        elsewhere = _described_elsewhere(expression, self.conn.database)
+        if elsewhere is not None:
+            # fakesnow reads DESCRIBE TABLE from the current database's column view: describe from there.
+            current = (self.conn.database, self.conn._schema)
+            self.set_namespace(*elsewhere)
+            try:
+                return self._execute(expression, params)
+            finally:
+                self.set_namespace(*current)
+        return self._execute(expression, params)
+
+    def _execute(self, expression: exp.Expr, params: Any = None) -> EngineResult:
         cur = self.conn.cursor()
         type_id = statement_type_id(expression)
         try:
@@ -232,6 +244,16 @@ class EngineSession:
             self.conn._duck_conn.close()
         except duckdb.Error:
             pass
+
+
+def _described_elsewhere(expression: exp.Expr, current: str | None) -> tuple[str, str | None] | None:
+    """(database, schema) of a DESCRIBE TABLE that names a database other than the session's."""
+    if not isinstance(expression, exp.Describe):
+        return None
+    table = expression.find(exp.Table)
+    if table is None or not table.catalog or table.catalog == current:
+        return None
+    return table.catalog, table.db or None
 
 
 def _nested_kind(duck_type: str) -> str | None:
