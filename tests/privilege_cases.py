@@ -469,6 +469,21 @@ CASES: list[Case] = [
     # ---- session ----------------------------------------------------------------------------------
     Case("ALTER SESSION", "ALTER SESSION SET QUERY_TAG = 'pm'"),
     Case("CALL", "CALL SYSTEM$CLIENT_VERSION_INFO()", result=some),
+    # ---- UNDROP: the dropped object's owner may restore it (the create privilege is given in both runs);
+    # the allowed run first makes the tester's role the owner of the dropped version
+    Case("UNDROP DATABASE", "UNDROP DATABASE {D}", setup=[*DB, "DROP DATABASE {D}"],
+         base=priv("CREATE DATABASE", "ACCOUNT", ""),
+         grant=["UNDROP DATABASE {D}", *own("DATABASE", "{D}"), "DROP DATABASE {D}"],
+         refusal=insufficient("database", "{D}"), probe=SHOW_D, effect=has(name="{D}", owner="{R}")),
+    Case("UNDROP SCHEMA", "UNDROP SCHEMA {S}", setup=[*DB, "DROP SCHEMA {S}"],
+         base=[*priv("USAGE", "DATABASE", "{D}"), *priv("CREATE SCHEMA", "DATABASE", "{D}")],
+         grant=["UNDROP SCHEMA {S}", *own("SCHEMA", "{S}"), "DROP SCHEMA {S}"],
+         refusal=insufficient("schema", "S|{S}"), probe=SHOW_S, effect=has(name="S", owner="{R}")),
+    Case("UNDROP TABLE", "UNDROP TABLE {T}", setup=[*DB, *TABLE_1, "DROP TABLE {T}"],
+         base=[*USE_DB, *priv("CREATE TABLE", "SCHEMA", "{S}")],
+         grant=["UNDROP TABLE {T}", *own("TABLE", "{T}"), "DROP TABLE {T}"],
+         refusal=insufficient("table", "{T}"), probe=show("TABLES", "T", "SCHEMA {S}", "name", "rows"),
+         effect=has(name="T", rows=2)),
 ]
 
 BY_KEY: dict[str, Case] = {}

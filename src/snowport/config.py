@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     warehouse_tick_seconds: float = 1.0
     # Registry garbage collection: how often, and how old an unreferenced blob must be to go.
     registry_gc_interval_seconds: float = 600.0
+    # how often dropped objects past their retention (DATA_RETENTION_TIME_IN_DAYS) are purged
+    dropped_purge_interval_seconds: float = 60.0
     registry_gc_grace_seconds: float = 3600.0
     # Lifetime of the bearer tokens `docker login` obtains from /v2/token.
     registry_token_ttl_seconds: int = 300

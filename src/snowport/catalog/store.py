@@ -90,6 +90,20 @@ observed_table = Table(
     Column("state", Text, nullable=False, default="{}"),
 )
 
+# Dropped objects kept for UNDROP until their retention ends: the object, what it contained, and their grants.
+dropped_table = Table(
+    "dropped",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(64), nullable=False),
+    Column("database", String(255), nullable=False, default=""),
+    Column("schema", String(255), nullable=False, default=""),
+    Column("name", String(255), nullable=False),
+    Column("dropped_on", Float, nullable=False),
+    Column("purge_after", Float, nullable=False),
+    Column("payload", Text, nullable=False),
+)
+
 meta_table = Table("snowport_meta", metadata, Column("key", String(64), primary_key=True), Column("value", Text))
 
 ACCOUNT_ID = 0
@@ -154,6 +168,42 @@ class Grant:
         return (self.privilege, self.object_id, self.grantee_kind, self.grantee)
 
 
+@dataclass(frozen=True)
+class Dropped:
+    """A dropped object kept for UNDROP: `objects[0]` is the object itself, the rest what it contained."""
+
+    id: int
+    kind: str
+    database: str
+    schema: str
+    name: str
+    dropped_on: float
+    purge_after: float
+    objects: list[CatalogObject]
+    grants: list[Grant]
+
+    @property
+    def root(self) -> CatalogObject:
+        return self.objects[0]
+
+
+def _object_doc(o: CatalogObject) -> dict[str, Any]:
+    return {"kind": o.kind, "name": o.name, "database": o.database, "schema": o.schema, "owner": o.owner,
+            "comment": o.comment, "props": dict(o.props), "created_on": o.created_on, "id": o.id}
+
+
+def _grant_doc(g: Grant) -> dict[str, Any]:
+    return {"privilege": g.privilege, "object_id": g.object_id, "grantee_kind": g.grantee_kind,
+            "grantee": g.grantee, "grant_option": g.grant_option, "granted_by": g.granted_by,
+            "created_on": g.created_on}
+
+
+def _dropped(row: Any) -> Dropped:
+    payload = json.loads(row.payload)
+    return Dropped(row.id, row.kind, row.database, row.schema, row.name, row.dropped_on, row.purge_after,
+                   [CatalogObject(**doc) for doc in payload["objects"]], [Grant(**doc) for doc in payload["grants"]])
+
+
 class _Snapshot:
     """One committed state of the catalog. Never changed once published; indexes are built lazily."""
 
@@ -185,8 +235,9 @@ class _Snapshot:
 class Transaction:
     """A writer's private view: its own changes on top of the snapshot it started from."""
 
-    def __init__(self, base: _Snapshot, conn: Any) -> None:
+    def __init__(self, base: _Snapshot, conn: Any, next_id: int) -> None:
         self.conn = conn
+        self.next_id = next_id  # ids are never reused: storage keys and observed state hang off them
         self.by_id = dict(base.by_id)
         self.by_key = dict(base.by_key)
         self.grants = dict(base.grants)
@@ -226,6 +277,8 @@ class Catalog:
         self._lock = threading.RLock()
         self._local = threading.local()
         self._snapshot = self._load()
+        high = self.get_meta("object_id_high")
+        self._next_id = max([int(high or 0), *self._snapshot.by_id]) + 1
 
     # ---- loading -------------------------------------------------------------------------
     def _load(self) -> _Snapshot:
@@ -294,10 +347,13 @@ class Catalog:
             base = self._snapshot
             conn = self._engine.connect()
             db_tx = conn.begin()
-            tx = Transaction(base, conn)
+            tx = Transaction(base, conn, self._next_id)
             self._local.tx = tx
             try:
                 yield tx
+                if tx.next_id != self._next_id:
+                    conn.execute(delete(meta_table).where(meta_table.c.key == "object_id_high"))
+                    conn.execute(insert(meta_table).values(key="object_id_high", value=str(tx.next_id - 1)))
                 db_tx.commit()
             except BaseException:
                 db_tx.rollback()
@@ -311,6 +367,7 @@ class Catalog:
                 for i, o in tx.by_id.items()
             ) or len(tx.by_id) != len(base.by_id)
             self._snapshot = _Snapshot(base.version + (1 if changed_access else 0), tx.by_id, tx.grants)
+            self._next_id = tx.next_id
         tx.finish()
 
     def _tx(self) -> Transaction | None:
@@ -388,8 +445,11 @@ class Catalog:
             if obj.key in tx.by_key:
                 raise ValueError(f"catalog already holds {obj.key}")
             created_on = obj.created_on or _now()
-            result = tx.conn.execute(
+            object_id = tx.next_id
+            tx.next_id += 1
+            tx.conn.execute(
                 insert(objects_table).values(
+                    id=object_id,
                     kind=obj.kind,
                     database=obj.database,
                     schema=obj.schema,
@@ -400,7 +460,7 @@ class Catalog:
                     props=json.dumps(dict(obj.props)),
                 )
             )
-            stored = obj.evolve(id=int(result.inserted_primary_key[0]), created_on=created_on)
+            stored = obj.evolve(id=object_id, created_on=created_on)
             tx.by_key[stored.key] = stored
             tx.by_id[stored.id] = stored
             return stored
@@ -513,6 +573,64 @@ class Catalog:
             tx.conn.execute(delete(grants_table).where(grants_table.c.id == g.id))
             tx.grants_changed = True
             return True
+
+    # ---- dropped objects (UNDROP) ---------------------------------------------------------
+    def retire(self, obj: CatalogObject, purge_after: float) -> tuple[list[CatalogObject], Dropped]:
+        """Drop an object but keep it, its contents and their grants for UNDROP until `purge_after`."""
+        with self._writing() as tx:
+            victims = [obj, *self.inside(obj)]
+            ids = {v.id for v in victims}
+            grants = [g for g in tx.grants.values() if g.object_id in ids]
+            payload = json.dumps({"objects": [_object_doc(v) for v in victims],
+                                  "grants": [_grant_doc(g) for g in grants]})
+            now = _now()
+            result = tx.conn.execute(insert(dropped_table).values(
+                kind=obj.kind, database=obj.database, schema=obj.schema, name=obj.name, dropped_on=now,
+                purge_after=purge_after, payload=payload))
+            record = Dropped(int(result.inserted_primary_key[0]), obj.kind, obj.database, obj.schema, obj.name, now,
+                             purge_after, victims, grants)
+            self.drop(obj)
+            return victims, record
+
+    def dropped(self, kind: str, name: str, database: str = "", schema: str = "") -> Dropped | None:
+        """The most recently dropped version of an object that can still be restored."""
+        query = (select(dropped_table).where((dropped_table.c.kind == kind) & (dropped_table.c.name == name)
+                                             & (dropped_table.c.database == database)
+                                             & (dropped_table.c.schema == schema))
+                 .order_by(dropped_table.c.id.desc()).limit(1))
+        with self._writing() as tx:
+            row = tx.conn.execute(query).first()
+        return None if row is None else _dropped(row)
+
+    def dropped_records(self, due_before: float | None = None) -> list[Dropped]:
+        query = select(dropped_table)
+        if due_before is not None:
+            query = query.where(dropped_table.c.purge_after <= due_before)
+        with self._engine.begin() as conn:
+            return [_dropped(row) for row in conn.execute(query)]
+
+    def restore(self, record: Dropped) -> CatalogObject:
+        """Put a dropped object back with its ids, contents and grants (UNDROP)."""
+        with self._writing() as tx:
+            for obj in record.objects:
+                if obj.key in tx.by_key or obj.id in tx.by_id:
+                    raise ValueError(f"catalog already holds {obj.key}")
+                tx.conn.execute(insert(objects_table).values(
+                    id=obj.id, kind=obj.kind, database=obj.database, schema=obj.schema, name=obj.name,
+                    owner=obj.owner, created_on=obj.created_on, comment=obj.comment,
+                    props=json.dumps(dict(obj.props))))
+                tx.by_id[obj.id] = obj
+                tx.by_key[obj.key] = obj
+            for g in record.grants:
+                if g.grantee_kind == "ROLE" and ("ROLE", "", "", g.grantee) not in tx.by_key:
+                    continue  # the role was dropped meanwhile
+                self.grant(g)
+            self.forget_dropped(record)
+            return record.root
+
+    def forget_dropped(self, record: Dropped) -> None:
+        with self._writing() as tx:
+            tx.conn.execute(delete(dropped_table).where(dropped_table.c.id == record.id))
 
     def close(self) -> None:
         self._engine.dispose()

@@ -71,6 +71,10 @@ def drop(ctx: Ctx, name: str, if_exists: bool = False) -> str:
     return lifecycle.drop(ctx, DATABASE_KIND, Name(name), if_exists, after=leave, guard=_not_system)
 
 
+def undrop(ctx: Ctx, name: str) -> str:
+    return lifecycle.undrop(ctx, DATABASE_KIND, Name(name))
+
+
 def rename(ctx: Ctx, name: str, new_name: str, if_exists: bool = False) -> str:
     def move_files(tx: Transaction, _old: CatalogObject, _new: CatalogObject) -> None:
         ctx.core.engine.rename_database(name, new_name)

@@ -26,6 +26,18 @@ def storage_key(obj: CatalogObject) -> str:
     return f"{_STORAGE_PREFIX[obj.kind]}-{obj.id}"
 
 
+Hook = Callable[[object, CatalogObject, str], None]
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How a kind that supports UNDROP keeps a dropped object's storage (named by a tag) until it is purged."""
+
+    keep: Hook  # move the storage aside when the object is dropped
+    bring_back: Hook  # put it back on UNDROP
+    purge: Hook  # free it when the retention period ends
+
+
 @dataclass(frozen=True)
 class Kind:
     name: str  # the catalog kind, as SHOW GRANTS and GRANT ... ON spell it
@@ -35,6 +47,11 @@ class Kind:
     renamable: bool = True
     # Frees what the object holds outside the catalog, after its drop committed (files, engine data).
     release: Callable[[object, CatalogObject], None] | None = None
+    # Kinds with UNDROP keep a dropped object until its retention period ends.
+    retention: Retention | None = None
+    # Its engine storage is named by its name (a database file, a schema), not by its id: it goes with the
+    # container that holds it, and must be freed before a replacement takes the name.
+    named_storage: bool = False
 
     @property
     def create_command(self) -> str:
@@ -62,14 +79,38 @@ def _release_schema(core: object, obj: CatalogObject) -> None:
     core.engine.drop_schema(obj.database, obj.name)  # type: ignore[attr-defined]
 
 
+def _nothing(_core: object, _obj: CatalogObject, _tag: str) -> None:
+    """A schema's engine storage stays where it is while it is dropped (DuckDB cannot rename schemas)."""
+
+
+def _hidden_table(tag: str) -> str:
+    return f"_snowport_dropped_{tag}"
+
+
+DATABASE_RETENTION = Retention(
+    keep=lambda core, db, tag: core.engine.retire_database(db.name, tag),  # type: ignore[attr-defined]
+    bring_back=lambda core, db, tag: core.engine.restore_database(db.name, tag),  # type: ignore[attr-defined]
+    purge=lambda core, db, tag: core.engine.purge_database(tag),  # type: ignore[attr-defined]
+)
+SCHEMA_RETENTION = Retention(keep=_nothing, bring_back=_nothing,
+                             purge=lambda core, s, tag: _release_schema(core, s))
+TABLE_RETENTION = Retention(
+    keep=lambda core, t, tag: core.engine.rename_table(  # type: ignore[attr-defined]
+        t.database, t.schema, t.name, _hidden_table(tag)),
+    bring_back=lambda core, t, tag: core.engine.rename_table(  # type: ignore[attr-defined]
+        t.database, t.schema, _hidden_table(tag), t.name),
+    purge=lambda core, t, tag: core.engine.drop_table(t.database, t.schema, _hidden_table(tag)),  # type: ignore
+)
+
 USER = Kind("USER", "User", ACCOUNT, "User {name} successfully created.")
 ROLE = Kind("ROLE", "Role", ACCOUNT, "Role {name} successfully created.")
 WAREHOUSE = Kind("WAREHOUSE", "Warehouse", ACCOUNT, "Warehouse {name} successfully created.")
 DATABASE_KIND = Kind("DATABASE", "Database", ACCOUNT, "Database {name} successfully created.",
-                     release=_release_database)
+                     release=_release_database, retention=DATABASE_RETENTION, named_storage=True)
 SCHEMA_KIND = Kind("SCHEMA", "Schema", DATABASE, "Schema {name} successfully created.", renamable=False,
-                   release=_release_schema)
-TABLE = Kind("TABLE", "Table", SCHEMA, "Table {name} successfully created.", release=_release_stage_files)
+                   release=_release_schema, retention=SCHEMA_RETENTION, named_storage=True)
+TABLE = Kind("TABLE", "Table", SCHEMA, "Table {name} successfully created.", release=_release_stage_files,
+             retention=TABLE_RETENTION)
 VIEW = Kind("VIEW", "View", SCHEMA, "View {name} successfully created.")
 STAGE = Kind("STAGE", "Stage", SCHEMA, "Stage area {name} successfully created.", release=_release_stage_files)
 IMAGE_REPOSITORY = Kind("IMAGE REPOSITORY", "Image Repository", SCHEMA,

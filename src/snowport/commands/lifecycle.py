@@ -8,14 +8,15 @@ properties, what else to do once it exists).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 from snowport import errors
-from snowport.catalog.store import CatalogObject, Transaction
-from snowport.commands.context import Ctx
+from snowport.catalog.store import CatalogObject, Dropped, Transaction
+from snowport.commands.context import Ctx, Server
 from snowport.commands.kinds import ACCOUNT, DATABASE, KINDS, SCHEMA, Kind
 from snowport.names import display
 
@@ -131,13 +132,38 @@ def drop_in(ctx: Ctx, tx: Transaction, obj: CatalogObject, replacing: bool = Fal
         victim_kind = KINDS.get(victim.kind)
         if victim_kind is None or victim_kind.release is None:
             pass
-        elif victim.kind == "SCHEMA" and obj.kind == "DATABASE":
-            pass  # the database's engine file goes as a whole
-        elif replacing and victim.kind in ("DATABASE", "SCHEMA"):
-            victim_kind.release(ctx.core, victim)  # named storage: free it before the new object takes the name
+        elif victim_kind.named_storage and victim is not obj:
+            pass  # a schema inside a database: the database's engine file goes as a whole
+        elif replacing and victim_kind.named_storage:
+            victim_kind.release(ctx.core, victim)  # free it before the new object takes the name
         else:
             tx.after_commit(partial(victim_kind.release, ctx.core, victim))
         tx.after_commit(partial(ctx.core.observed.forget, victim.id))
+    return victims
+
+
+DAY = 86400.0
+DEFAULT_RETENTION_DAYS = 1
+
+
+def retention_days(ctx: Ctx, obj: CatalogObject) -> int:
+    """DATA_RETENTION_TIME_IN_DAYS of the object, else of its schema, else of its database (default 1)."""
+    holders = [obj, ctx.catalog.get("SCHEMA", obj.schema, obj.database) if obj.schema else None,
+               ctx.catalog.get("DATABASE", obj.database) if obj.database else None]
+    for holder in holders:
+        if holder is not None and holder.props.get("data_retention_time_in_days") is not None:
+            return int(holder.props["data_retention_time_in_days"])
+    return DEFAULT_RETENTION_DAYS
+
+
+def remove(ctx: Ctx, tx: Transaction, obj: CatalogObject) -> list[CatalogObject]:
+    """DROP: kept for UNDROP while its kind has retention and its retention period is not 0; else gone."""
+    obj_kind = KINDS.get(obj.kind)
+    days = retention_days(ctx, obj) if obj_kind is not None and obj_kind.retention is not None else 0
+    if obj_kind is None or obj_kind.retention is None or days <= 0:
+        return drop_in(ctx, tx, obj)
+    victims, record = ctx.catalog.retire(obj, time.time() + days * DAY)
+    tx.after_commit(partial(obj_kind.retention.keep, ctx.core, obj, str(record.id)))
     return victims
 
 
@@ -154,7 +180,7 @@ def drop(ctx: Ctx, kind: Kind, name: Name, if_exists: bool,
         if guard is not None:
             guard(obj)
         ctx.require(f"DROP {kind.name}", obj, name.shown)
-        drop_in(ctx, tx, obj)
+        remove(ctx, tx, obj)
         if after is not None:
             after(tx, obj)
     return f"{name.name} successfully dropped."
@@ -203,3 +229,46 @@ def rename(ctx: Ctx, kind: Kind, name: Name, new_name: Name, if_exists: bool = F
         if after is not None:
             after(tx, obj, renamed)
     return SUCCESS
+
+
+def undrop(ctx: Ctx, kind: Kind, name: Name) -> str:
+    """UNDROP <kind>: the most recently dropped version, with its contents and grants, if its name is free."""
+    if kind.retention is None:
+        raise errors.unsupported(f"UNDROP {kind.name}")
+    check_create(ctx, kind, name)
+    with ctx.catalog.transaction() as tx:
+        if ctx.catalog.get(kind.name, name.name, name.database, name.schema) is not None:
+            raise errors.already_exists(kind.name, name.name)
+        record = ctx.catalog.dropped(kind.name, name.name, name.database, name.schema)
+        if record is None:
+            raise errors.does_not_exist(kind.title, name.shown)
+        ctx.require(f"UNDROP {kind.name}", record.root, name.shown)
+        restored = ctx.catalog.restore(record)
+        tag = str(record.id)
+        kind.retention.bring_back(ctx.core, restored, tag)
+        tx.on_rollback(partial(kind.retention.keep, ctx.core, restored, tag))
+    return f"{kind.title} {name.name} successfully restored."
+
+
+def purge(core: Server, record: Dropped) -> None:
+    """End a dropped object's retention: free its storage and that of everything it contained."""
+    root_kind = KINDS[record.kind]
+    with core.catalog.transaction() as tx:
+        core.catalog.forget_dropped(record)
+        if root_kind.retention is not None:
+            tx.after_commit(partial(root_kind.retention.purge, core, record.root, str(record.id)))
+        for obj in record.objects:
+            obj_kind = KINDS.get(obj.kind)
+            # engine storage named by name went with the root's purge; files kept by id (stages, tables) did not
+            if obj_kind is not None and obj_kind.release is not None and not obj_kind.named_storage:
+                tx.after_commit(partial(obj_kind.release, core, obj))
+        for obj in record.objects:
+            tx.after_commit(partial(core.observed.forget, obj.id))
+
+
+def purge_expired(core: Server, now: float) -> int:
+    """Purge every dropped object whose retention has ended; returns how many."""
+    due = core.catalog.dropped_records(due_before=now)
+    for record in due:
+        purge(core, record)
+    return len(due)

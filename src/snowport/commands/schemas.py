@@ -29,6 +29,11 @@ def create(ctx: Ctx, parts: list[str], values: dict[str, Any] | None = None, or_
     target = _name(ctx, parts, "CREATE SCHEMA")
 
     def make_files(tx: Transaction, _schema: CatalogObject) -> None:
+        # DuckDB cannot set a dropped schema aside under another name: a new schema of the same name
+        # ends the old one's retention (UNDROP SCHEMA then has nothing to restore).
+        while (kept := ctx.catalog.dropped("SCHEMA", target.name, target.database)) is not None:
+            ctx.catalog.forget_dropped(kept)
+            ctx.core.engine.drop_schema(target.database, target.name)
         ctx.core.engine.create_schema(target.database, target.name)
         tx.on_rollback(lambda: ctx.core.engine.drop_schema(target.database, target.name))
         tx.after_commit(lambda: session.set_namespace(ctx.core, ctx.session, target.database, target.name))
@@ -52,6 +57,10 @@ def drop(ctx: Ctx, parts: list[str], if_exists: bool = False) -> str:
         tx.after_commit(reset_sessions)
 
     return lifecycle.drop(ctx, SCHEMA_KIND, target, if_exists, after=leave)
+
+
+def undrop(ctx: Ctx, parts: list[str]) -> str:
+    return lifecycle.undrop(ctx, SCHEMA_KIND, _name(ctx, parts, "UNDROP SCHEMA"))
 
 
 def rename(ctx: Ctx, parts: list[str], new_parts: list[str], if_exists: bool = False) -> str:

@@ -19,6 +19,7 @@ from snowport.catalog.store import CatalogObject
 from snowport.commands import grants, image_repositories, lifecycle
 from snowport.commands.columns import Col, Rows, columns, like_matcher, schema_object
 from snowport.commands.context import Ctx
+from snowport.commands.kinds import TABLE
 from snowport.commands.session import available_roles, secondary_roles
 from snowport.names import display
 
@@ -150,6 +151,9 @@ def authorize(ctx: Ctx, expression: exp.Expr) -> Plan:
                             skip_message=f"Drop statement executed successfully ({ref.name} already dropped).")
             raise errors.object_does_not_exist(ref.shown)
         ctx.require(f"DROP {obj.kind}", obj, ref.shown)
+        if obj.kind == "TABLE" and lifecycle.retention_days(ctx, obj) > 0:
+            # kept for UNDROP: the catalog retires it and the engine keeps the data under a hidden name
+            return Plan(False, drop=obj, skip_engine=True, skip_message=f"{ref.name} successfully dropped.")
         return Plan(False, drop=obj)
     if isinstance(expression, exp.Alter):
         ref = refs[0]
@@ -235,7 +239,7 @@ def record(ctx: Ctx, plan: Plan) -> None:
             )
             grants.apply_future_grants(ctx, obj)
         if plan.drop is not None:
-            lifecycle.drop_in(ctx, tx, plan.drop)
+            lifecycle.remove(ctx, tx, plan.drop)
         if plan.rename is not None:
             obj, new = plan.rename
             current = ctx.catalog.by_id(obj.id) or obj
@@ -351,6 +355,10 @@ def result_scan_ids(expression: exp.Expr) -> list[tuple[exp.Expr, str]]:
             if isinstance(arg, exp.Literal):
                 out.append((node, arg.this))
     return out
+
+
+def undrop(ctx: Ctx, parts: list[str]) -> str:
+    return lifecycle.undrop(ctx, TABLE, lifecycle.resolve(ctx, TABLE, parts, "UNDROP TABLE"))
 
 
 # ---- SHOW TABLES / VIEWS / OBJECTS ----------------------------------------------------------

@@ -11,12 +11,14 @@ import time
 from collections.abc import Hashable
 from typing import Any
 
+from snowport.commands import lifecycle
 from snowport.compute.runner import ControllerRunner
 from snowport.config import Settings
 
 WAREHOUSES = "warehouses"
 SESSIONS = "sessions"
 REGISTRY_GC = "registry-gc"
+DROPPED = "dropped-objects"
 
 
 class WarehouseReconciler:
@@ -72,6 +74,24 @@ class RegistryGcReconciler:
         self.core.registry.collect_garbage(self.grace_seconds)
 
 
+class DroppedObjectReconciler:
+    """Time Travel's end: a dropped database, schema or table past its retention period is purged."""
+
+    name = DROPPED
+
+    def __init__(self, core: Any, interval: float) -> None:
+        self.core = core
+        self.interval = interval
+
+    def keys(self) -> list[Hashable]:
+        return [record.id for record in self.core.catalog.dropped_records(due_before=time.time())]
+
+    def reconcile(self, key: Hashable) -> None:
+        for record in self.core.catalog.dropped_records(due_before=time.time()):
+            if record.id == key:
+                lifecycle.purge(self.core, record)
+
+
 def build_runner(core: Any, settings: Settings, **runner_options: Any) -> ControllerRunner:
     """The runner for the server's controllers (not started); options go to `ControllerRunner`."""
     return ControllerRunner(
@@ -79,6 +99,7 @@ def build_runner(core: Any, settings: Settings, **runner_options: Any) -> Contro
             WarehouseReconciler(core, settings.warehouse_tick_seconds),
             SessionReconciler(core, settings.warehouse_tick_seconds),
             RegistryGcReconciler(core, settings.registry_gc_interval_seconds, settings.registry_gc_grace_seconds),
+            DroppedObjectReconciler(core, settings.dropped_purge_interval_seconds),
         ],
         **runner_options,
     )

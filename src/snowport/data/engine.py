@@ -99,19 +99,55 @@ class DataEngine:
                     p.unlink()
 
     def rename_database(self, old: str, new: str) -> None:
-        with self._lock:
-            self.duck.cursor().execute(f"DETACH {_duck_ident(old)}")
-            self._attached.discard(old)
-            shutil.move(self._path(old), self._path(new))
-            wal = Path(str(self._path(old)) + ".wal")
-            if wal.exists():
-                shutil.move(wal, Path(str(self._path(new)) + ".wal"))
+        self._move_database(old, self._path(old), self._path(new))
         self.attach(new)
+
+    def _dropped_path(self, tag: str) -> Path:
+        return self.dir / ".dropped" / f"{tag}.db"
+
+    def retire_database(self, database: str, tag: str) -> None:
+        """Detach a dropped database and keep its file aside (under `tag`) for UNDROP."""
+        self._dropped_path(tag).parent.mkdir(exist_ok=True)
+        self._move_database(database, self._path(database), self._dropped_path(tag))
+
+    def restore_database(self, database: str, tag: str) -> None:
+        with self._lock:
+            self._move_files(self._dropped_path(tag), self._path(database))
+        self.attach(database)
+
+    def purge_database(self, tag: str) -> None:
+        for suffix in ("", ".wal"):
+            Path(str(self._dropped_path(tag)) + suffix).unlink(missing_ok=True)
+
+    def _move_database(self, database: str, source: Path, target: Path) -> None:
+        with self._lock:
+            if database in self._attached:
+                self.duck.cursor().execute(f"DETACH {_duck_ident(database)}")
+                self._attached.discard(database)
+            self._move_files(source, target)
+
+    @staticmethod
+    def _move_files(source: Path, target: Path) -> None:
+        for suffix in ("", ".wal"):
+            src = Path(str(source) + suffix)
+            if src.exists():
+                shutil.move(src, Path(str(target) + suffix))
+
+    def rename_table(self, database: str, schema: str, old: str, new: str) -> None:
+        """Rename a table in place (a dropped table is kept under a hidden name for UNDROP)."""
+        qualified = f"{_duck_ident(database)}.{_duck_ident(schema)}.{_duck_ident(old)}"
+        self.duck.cursor().execute(f"ALTER TABLE {qualified} RENAME TO {_duck_ident(new)}")
+
+    def drop_table(self, database: str, schema: str, table: str) -> None:
+        self.duck.cursor().execute(
+            f"DROP TABLE IF EXISTS {_duck_ident(database)}.{_duck_ident(schema)}.{_duck_ident(table)}")
 
     def create_schema(self, database: str, schema: str) -> None:
         self.duck.cursor().execute(f"CREATE SCHEMA IF NOT EXISTS {_duck_ident(database)}.{_duck_ident(schema)}")
 
     def drop_schema(self, database: str, schema: str) -> None:
+        if database not in self._attached:
+            return  # its database was dropped (and its file set aside) first
         self.duck.cursor().execute(f"DROP SCHEMA IF EXISTS {_duck_ident(database)}.{_duck_ident(schema)} CASCADE")
 
     def table_stats(self, database: str, schema: str, table: str) -> tuple[int, int]:

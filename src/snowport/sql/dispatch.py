@@ -128,6 +128,20 @@ def _drop(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
     return render.outcome(drop(ctx, name, if_exists))
 
 
+def _undrop(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
+    p.expect("UNDROP")
+    kind = p.accept_any("DATABASE", "SCHEMA", "TABLE")
+    if kind is None:
+        return None
+    parts = p.qualified_name({"DATABASE": 1, "SCHEMA": 2, "TABLE": 3}[kind])
+    p.expect_end()
+    if kind == "DATABASE":
+        return render.outcome(databases.undrop(ctx, parts[0]))
+    if kind == "SCHEMA":
+        return render.outcome(schemas.undrop(ctx, parts))
+    return render.outcome(tables.undrop(ctx, parts))
+
+
 # ---- ALTER ----------------------------------------------------------------------------------
 def _unset_keys(p: Parser) -> list[str]:
     keys = []
@@ -503,6 +517,7 @@ _OWN: dict[str, Callable[[Ctx, Parser, bool], Result | None]] = {
     "RM": _remove,
     "CREATE": _create,
     "DROP": _drop,
+    "UNDROP": _undrop,
     "ALTER": _alter,
     "USE": _use,
     "GRANT": _grant,

@@ -50,6 +50,8 @@ def run(ctx: Ctx, sql: str, params: Any, describe_only: bool) -> Result:
 def run_parsed(ctx: Ctx, expression: exp.Expr, params: Any, describe_only: bool) -> Result:
     plan = tables.authorize(ctx, expression)
     if plan.skip_engine:
+        if not describe_only:
+            tables.record(ctx, plan)
         return status(plan.skip_message or "Statement executed successfully.")
     tables.substitute_functions(ctx, expression)
     tables.positional_columns(expression)
