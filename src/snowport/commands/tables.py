@@ -228,6 +228,8 @@ def _authorize_create(ctx: Ctx, expression: exp.Create, refs: list[TableRef]) ->
 
 def record(ctx: Ctx, plan: Plan) -> None:
     """Apply the plan's catalog changes after the engine ran the statement, in one transaction."""
+    if plan.create is None and plan.drop is None and plan.rename is None:
+        return  # queries and DML: nothing to record (and no catalog lock on the hot path)
     with ctx.catalog.transaction() as tx:
         if plan.create is not None:
             kind, database, schema, name = plan.create
