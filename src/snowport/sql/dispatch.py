@@ -30,6 +30,7 @@ from snowport.sql.copy_statement import parse as parse_copy
 from snowport.sql.lexer import Parser
 from snowport.sql.result import SCL, SELECT, USE, Result
 from snowport.sql.stage_statements import parse_stage_command, parse_transfer
+from snowport.sql.unsupported import known_statement_kind
 from snowport.stages.locations import is_transfer
 
 COPY_LOAD = 0x3600  # the statement type of COPY INTO <table>
@@ -132,7 +133,8 @@ def _undrop(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
     p.expect("UNDROP")
     kind = p.accept_any("DATABASE", "SCHEMA", "TABLE")
     if kind is None:
-        return None
+        known = known_statement_kind(p.sql)  # a kind Snowflake can UNDROP and Snowport cannot yet
+        raise errors.unsupported(known) if known is not None else p.error()
     parts = p.qualified_name({"DATABASE": 1, "SCHEMA": 2, "TABLE": 3}[kind])
     p.expect_end()
     if kind == "DATABASE":

@@ -36,7 +36,7 @@ _PLURALS = (
     "STREAMLITS", "APPLICATION PACKAGES", "APPLICATIONS", "MODELS", "GIT REPOSITORIES", "DATABASE ROLES",
     "SEMANTIC VIEWS", "CORTEX SEARCH SERVICES", "EXTERNAL VOLUMES", "LISTINGS",
 )
-# Kinds UNDROP restores; Snowport keeps no dropped objects, so UNDROP of any of them is unsupported.
+# Kinds UNDROP restores in Snowflake; Snowport runs UNDROP DATABASE | SCHEMA | TABLE itself (sql/dispatch.py).
 _UNDROP = ("DATABASE", "SCHEMA", "TABLE", "DYNAMIC TABLE", "ICEBERG TABLE", "EXTERNAL VOLUME", "NOTEBOOK", "TAG",
            "ACCOUNT")
 
