@@ -51,5 +51,8 @@ class ObservedState:
             self._state[object_id] = doc
 
     def forget(self, object_id: int) -> None:
+        """The object is gone for good (dropped, or purged after its retention)."""
         with self._lock:
-            self._state.pop(object_id, None)
+            if self._state.pop(object_id, None) is not None:
+                with self._engine.begin() as conn:
+                    conn.execute(delete(observed_table).where(observed_table.c.object_id == object_id))

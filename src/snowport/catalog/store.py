@@ -490,16 +490,18 @@ class Catalog:
             tx.by_id[obj.id] = obj
             return obj
 
-    def drop(self, obj: CatalogObject) -> list[CatalogObject]:
+    def drop(self, obj: CatalogObject, keep_observed: bool = False) -> list[CatalogObject]:
         """Remove an object, its grants, and (for databases and schemas) everything inside it.
 
-        Returns every object removed, so the caller can release what they hold outside the catalog."""
+        Returns every object removed, so the caller can release what they hold outside the catalog.
+        A retired object (kept for UNDROP) keeps its observed state, e.g. a table's load history."""
         with self._writing() as tx:
             victims = [obj, *self.inside(obj)]
             ids = [v.id for v in victims]
             tx.conn.execute(delete(objects_table).where(objects_table.c.id.in_(ids)))
             tx.conn.execute(delete(grants_table).where(grants_table.c.object_id.in_(ids)))
-            tx.conn.execute(delete(observed_table).where(observed_table.c.object_id.in_(ids)))
+            if not keep_observed:
+                tx.conn.execute(delete(observed_table).where(observed_table.c.object_id.in_(ids)))
             for v in victims:
                 tx.by_key.pop(v.key, None)
                 tx.by_id.pop(v.id, None)
@@ -589,7 +591,7 @@ class Catalog:
                 purge_after=purge_after, payload=payload))
             record = Dropped(int(result.inserted_primary_key[0]), obj.kind, obj.database, obj.schema, obj.name, now,
                              purge_after, victims, grants)
-            self.drop(obj)
+            self.drop(obj, keep_observed=True)
             return victims, record
 
     def dropped(self, kind: str, name: str, database: str = "", schema: str = "") -> Dropped | None:
