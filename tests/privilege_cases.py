@@ -26,7 +26,7 @@ def names(n: int, tmp: str = "/tmp") -> dict[str, str]:
     s = f"{d}.S"
     return dict(
         n=str(n), R=f"PM_{n}", D=d, S=s, T=f"{s}.T", V=f"{s}.V", SRC=f"{s}.SRC", ST=f"{s}.ST", IR=f"{s}.IR",
-        W=f"PMW_{n}", U=f"PMU_{n}", RR=f"PMR_{n}", RT=f"PMRT_{n}", FILE=f"{tmp}/pm_{n}.csv",
+        W=f"PMW_{n}", P=f"PMP_{n}", U=f"PMU_{n}", RR=f"PMR_{n}", RT=f"PMRT_{n}", FILE=f"{tmp}/pm_{n}.csv",
         FILENAME=f"pm_{n}.csv", GETDIR=f"{tmp}/get_{n}", REPO_PATH=f"/pmdb_{n}/s/ir",
     )
 
@@ -235,6 +235,11 @@ USER = ["USE ROLE ACCOUNTADMIN", "CREATE USER {U} PASSWORD = 'pm-target-pw' COMM
 ROLE = ["USE ROLE ACCOUNTADMIN", "CREATE ROLE {RR} COMMENT = 'before'"]
 ROLES2 = [*ROLE, "CREATE ROLE {RT}"]
 SEE_W = ["GRANT USAGE ON WAREHOUSE {W} TO ROLE {R}"]
+POOL_SHAPE = "MIN_NODES = 1 MAX_NODES = 1 INSTANCE_FAMILY = CPU_X64_XS"
+POOL = ["USE ROLE ACCOUNTADMIN", "CREATE COMPUTE POOL {P} " + POOL_SHAPE]
+SEE_P = ["GRANT USAGE ON COMPUTE POOL {P} TO ROLE {R}"]
+SHOW_P = show("COMPUTE POOLS", "{P}", "", "name", "owner", "comment", "max_nodes")
+DESIRED_P = show("COMPUTE POOLS", "{P}", "", "name", "state")
 
 CASES: list[Case] = [
     # ---- users ------------------------------------------------------------------------------------
@@ -484,6 +489,35 @@ CASES: list[Case] = [
          grant=["UNDROP TABLE {T}", *own("TABLE", "{T}"), "DROP TABLE {T}"],
          refusal=insufficient("table", "{T}"), probe=show("TABLES", "T", "SCHEMA {S}", "name", "rows"),
          effect=has(name="T", rows=2)),
+    # ---- compute pools ------------------------------------------------------------------------
+    Case("CREATE COMPUTE POOL", "CREATE COMPUTE POOL {P} " + POOL_SHAPE + " COMMENT = 'after'",
+         grant=priv("CREATE COMPUTE POOL", "ACCOUNT", ""), refusal=ACCOUNT_REFUSAL, probe=SHOW_P,
+         effect=has(name="{P}", owner="{R}")),
+    Case("ALTER COMPUTE POOL", "ALTER COMPUTE POOL {P} SET MAX_NODES = 2", setup=POOL, without=SEE_P,
+         grant=priv("MODIFY", "COMPUTE POOL", "{P}"), refusal=insufficient("compute pool", "{P}"), probe=SHOW_P,
+         effect=has(max_nodes=2)),
+    Case("ALTER COMPUTE POOL SUSPEND", "ALTER COMPUTE POOL {P} SUSPEND", setup=POOL, without=SEE_P,
+         grant=priv("OPERATE", "COMPUTE POOL", "{P}"), refusal=insufficient("compute pool", "{P}"),
+         probe=DESIRED_P, effect=lambda rows, ns: rows[0]["state"] in ("STOPPING", "SUSPENDED")),
+    Case("ALTER COMPUTE POOL RESUME", "ALTER COMPUTE POOL {P} RESUME",
+         setup=[*POOL[:-1], POOL[-1] + " INITIALLY_SUSPENDED = TRUE"], without=SEE_P,
+         grant=priv("OPERATE", "COMPUTE POOL", "{P}"), refusal=insufficient("compute pool", "{P}"),
+         probe=DESIRED_P, effect=lambda rows, ns: rows[0]["state"] != "SUSPENDED"),
+    Case("ALTER COMPUTE POOL STOP ALL", "ALTER COMPUTE POOL {P} STOP ALL", setup=POOL, without=SEE_P,
+         grant=priv("OPERATE", "COMPUTE POOL", "{P}"), refusal=insufficient("compute pool", "{P}"),
+         probe=show("COMPUTE POOLS", "{P}", "", "name", "num_services"), effect=has(num_services=0)),
+    Case("DROP COMPUTE POOL", "DROP COMPUTE POOL {P}", setup=POOL, without=SEE_P, grant=own("COMPUTE POOL", "{P}"),
+         refusal=insufficient("compute pool", "{P}"), probe=SHOW_P, effect=none),
+    Case("SHOW COMPUTE POOLS", "SHOW COMPUTE POOLS LIKE '{P}'", setup=POOL,
+         grant=priv("MONITOR", "COMPUTE POOL", "{P}"), without_result=none, result=contains(name="{P}")),
+    Case("DESCRIBE COMPUTE POOL", "DESCRIBE COMPUTE POOL {P}", setup=POOL, without=priv("USAGE", "COMPUTE POOL", "{P}"),
+         grant=priv("MONITOR", "COMPUTE POOL", "{P}"), refusal=insufficient("compute pool", "{P}"),
+         result=contains(name="{P}")),
+    Case("SHOW NODES IN COMPUTE POOL", "SHOW NODES IN COMPUTE POOL {P}", setup=POOL,
+         without=priv("MONITOR", "COMPUTE POOL", "{P}"), grant=priv("USAGE", "COMPUTE POOL", "{P}"),
+         refusal=insufficient("compute pool", "{P}"), result=lambda rows, ns: len(rows) <= 1),
+    Case("SHOW COMPUTE POOL INSTANCE FAMILIES", "SHOW COMPUTE POOL INSTANCE FAMILIES",
+         result=contains(name="CPU_X64_XS")),
 ]
 
 BY_KEY: dict[str, Case] = {}

@@ -117,8 +117,11 @@ IMAGE_REPOSITORY = Kind("IMAGE REPOSITORY", "Image Repository", SCHEMA,
                         "Image Repository {name} successfully created.", renamable=False,
                         release=_release_repository)
 
+COMPUTE_POOL = Kind("COMPUTE POOL", "Compute pool", ACCOUNT, "Compute pool {name} successfully created.",
+                    renamable=False)
+
 KINDS: dict[str, Kind] = {k.name: k for k in (USER, ROLE, WAREHOUSE, DATABASE_KIND, SCHEMA_KIND, TABLE, VIEW, STAGE,
-                                              IMAGE_REPOSITORY)}
+                                              IMAGE_REPOSITORY, COMPUTE_POOL)}
 
 
 def kind(name: str) -> Kind:

@@ -12,6 +12,7 @@ from collections.abc import Hashable
 from typing import Any
 
 from snowport.commands import lifecycle
+from snowport.compute.pools import ComputePoolReconciler
 from snowport.compute.runner import ControllerRunner
 from snowport.config import Settings
 
@@ -100,6 +101,7 @@ def build_runner(core: Any, settings: Settings, **runner_options: Any) -> Contro
             SessionReconciler(core, settings.warehouse_tick_seconds),
             RegistryGcReconciler(core, settings.registry_gc_interval_seconds, settings.registry_gc_grace_seconds),
             DroppedObjectReconciler(core, settings.dropped_purge_interval_seconds),
+            ComputePoolReconciler(core, settings.warehouse_tick_seconds),
         ],
         **runner_options,
     )

@@ -148,6 +148,18 @@ MATRIX: dict[str, Requirement] = _rows(
      "lists the repositories the role may read"),
     ("SHOW IMAGES", "IMAGE REPOSITORY", ("READ", "WRITE", "SERVICE READ", "SERVICE WRITE")),
     ("SYSTEM$REGISTRY_LIST_IMAGES", "IMAGE REPOSITORY", ("READ", "WRITE", "SERVICE READ", "SERVICE WRITE")),
+    # ---- compute pools (spcs-reference 13.2) ----------------------------------------------
+    ("CREATE COMPUTE POOL", ACCOUNT, ("CREATE COMPUTE POOL",)),
+    ("ALTER COMPUTE POOL", "COMPUTE POOL", ("MODIFY",), "SET / UNSET"),
+    ("ALTER COMPUTE POOL SUSPEND", "COMPUTE POOL", ("OPERATE",)),
+    ("ALTER COMPUTE POOL RESUME", "COMPUTE POOL", ("OPERATE",)),
+    ("ALTER COMPUTE POOL STOP ALL", "COMPUTE POOL", ("OPERATE",), "drops every service and job in the pool"),
+    ("DROP COMPUTE POOL", "COMPUTE POOL", OWN, "only once no service or job runs on it"),
+    ("SHOW COMPUTE POOLS", "COMPUTE POOL", ("USAGE", "MONITOR", "OPERATE", "MODIFY"),
+     "lists the pools the role has any of these on"),
+    ("DESCRIBE COMPUTE POOL", "COMPUTE POOL", ("MONITOR",)),
+    ("SHOW NODES IN COMPUTE POOL", "COMPUTE POOL", ("USAGE",)),
+    ("SHOW COMPUTE POOL INSTANCE FAMILIES", NONE, ()),
     # ---- session -----------------------------------------------------------------------------
     ("ALTER SESSION", NONE, ()),
     ("CALL", NONE, (), "system functions only; each needs what its own row says"),

@@ -105,6 +105,7 @@ OBJECT_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "STAGE": ("USAGE", "READ", "WRITE"),
     "IMAGE REPOSITORY": ("READ", "WRITE", "SERVICE READ", "SERVICE WRITE"),
     "USER": ("MONITOR",),
+    "COMPUTE POOL": ("USAGE", "MONITOR", "OPERATE", "MODIFY"),
     "ROLE": (),
 }
 

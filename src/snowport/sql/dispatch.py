@@ -11,6 +11,7 @@ from sqlglot.tokens import TokenType
 
 from snowport import errors
 from snowport.commands import (
+    compute_pools,
     copy,
     databases,
     grants,
@@ -77,6 +78,14 @@ def _create(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
         if_not_exists = p.accept("IF", "NOT", "EXISTS")
         parts = p.qualified_name(3)
         return render.outcome(image_repositories.create(ctx, parts, _props(p), or_replace, if_not_exists))
+    if p.accept("COMPUTE", "POOL"):
+        if or_replace:
+            raise p.error()  # Snowflake has no CREATE OR REPLACE COMPUTE POOL
+        if_not_exists = p.accept("IF", "NOT", "EXISTS")
+        name = p.identifier()
+        if p.accept("FOR", "APPLICATION"):
+            raise errors.unsupported("CREATE COMPUTE POOL ... FOR APPLICATION")
+        return render.outcome(compute_pools.create(ctx, name, _props(p), if_not_exists))
     kind = p.accept_any(*ACCOUNT_KINDS)
     if kind is None:
         return None
@@ -110,6 +119,11 @@ def _drop(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
         parts = p.qualified_name(3)
         p.expect_end()
         return render.outcome(stages.drop_stage(ctx, parts, if_exists))
+    if p.accept("COMPUTE", "POOL"):
+        if_exists = p.accept("IF", "EXISTS")
+        name = p.identifier()
+        p.expect_end()
+        return render.outcome(compute_pools.drop(ctx, name, if_exists))
     kind = p.accept_any(*ACCOUNT_KINDS)
     if kind is None:
         return None
@@ -189,6 +203,8 @@ def _alter(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
         return _alter_object(p, lambda v: stages.set_stage_properties(ctx, parts, v, if_exists),
                              lambda k: stages.unset_stage_properties(ctx, parts, k, if_exists),
                              lambda new: stages.rename_stage(ctx, parts, new, if_exists), 3)
+    if p.accept("COMPUTE", "POOL"):
+        return _alter_compute_pool(ctx, p)
     kind = p.accept_any(*ACCOUNT_KINDS)
     if kind is None:
         return None
@@ -227,6 +243,27 @@ def _alter_warehouse(ctx: Ctx, p: Parser, if_exists: bool) -> Result:
     return _alter_object(p, lambda v: warehouses.set_properties(ctx, name, v, if_exists),
                          lambda k: warehouses.unset_properties(ctx, name, k, if_exists),
                          lambda new: warehouses.rename(ctx, name, new[-1], if_exists))
+
+
+def _alter_compute_pool(ctx: Ctx, p: Parser) -> Result:
+    if_exists = p.accept("IF", "EXISTS")
+    name = p.identifier()
+    if p.accept("SUSPEND"):
+        p.expect_end()
+        return render.outcome(compute_pools.suspend(ctx, name, if_exists))
+    if p.accept("RESUME"):
+        p.expect_end()
+        return render.outcome(compute_pools.resume(ctx, name, if_exists))
+    if p.accept("STOP", "ALL"):
+        if p.accept("OF", "TYPE"):
+            raise errors.unsupported("ALTER COMPUTE POOL ... STOP ALL OF TYPE")
+        p.expect_end()
+        return render.outcome(compute_pools.stop_all(ctx, name, if_exists))
+    if p.accept("SET"):
+        return render.outcome(compute_pools.set_properties(ctx, name, p.properties(), if_exists))
+    if p.accept("UNSET"):
+        return render.outcome(compute_pools.unset_properties(ctx, name, _unset_keys(p), if_exists))
+    raise p.error()
 
 
 # ---- USE ------------------------------------------------------------------------------------
@@ -395,6 +432,22 @@ def _show(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
         p.expect_end()
         database, schema = tables.show_scope(ctx, in_kind, in_parts, "SHOW IMAGE REPOSITORIES")
         return render.rows(image_repositories.show(ctx, like, database, schema))
+    if p.accept("COMPUTE", "POOL", "INSTANCE", "FAMILIES"):
+        like = _like(p)
+        p.expect_end()
+        return render.rows(compute_pools.show_instance_families(ctx, like))
+    if p.accept("COMPUTE", "POOLS"):
+        like = _like(p)
+        _starts_and_limit(p)
+        p.expect_end()
+        return render.rows(compute_pools.show(ctx, like))
+    if p.accept("NODES"):
+        p.expect("IN", "COMPUTE", "POOL")
+        name = p.identifier()
+        like = _like(p)
+        _starts_and_limit(p)
+        p.expect_end()
+        return render.rows(compute_pools.show_nodes(ctx, name, like))
     if p.accept("IMAGES"):
         like = _like(p)
         p.expect("IN", "IMAGE", "REPOSITORY")
@@ -409,9 +462,7 @@ def _show(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
         raise errors.unsupported(f"SHOW {p.peek_upper()}")
     like = _like(p)
     in_kind, in_parts = _in_scope(p)
-    p.accept("STARTS", "WITH") and p.string()
-    if p.accept("LIMIT"):
-        p.value()
+    _starts_and_limit(p)
     p.expect_end()
     if kind == "USERS":
         return render.rows(users.show(ctx, like))
@@ -427,6 +478,16 @@ def _show(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
         database, schema = tables.show_scope(ctx, in_kind, in_parts, "SHOW STAGES")
         return render.rows(stages.show_stages(ctx, like, database, schema))
     return render.rows(tables.show(ctx, kind[:-1] if kind != "OBJECTS" else None, like, in_kind, in_parts))
+
+
+def _starts_and_limit(p: Parser) -> None:
+    """`STARTS WITH '...'` and `LIMIT n [FROM '...']`, accepted (the listing is not cut)."""
+    if p.accept("STARTS", "WITH"):
+        p.string()
+    if p.accept("LIMIT"):
+        p.value()
+        if p.accept("FROM"):
+            p.string()
 
 
 def _show_grants(ctx: Ctx, p: Parser) -> Any:
@@ -456,6 +517,10 @@ def _describe(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
         parts = p.qualified_name(3)
         p.expect_end()
         return render.rows(stages.describe_stage(ctx, parts))
+    if p.accept("COMPUTE", "POOL"):
+        name = p.identifier()
+        p.expect_end()
+        return render.rows(compute_pools.describe(ctx, name))
     kind = p.accept_any("USER", "DATABASE", "SCHEMA", "WAREHOUSE")
     if kind is None:
         return None
