@@ -120,8 +120,13 @@ IMAGE_REPOSITORY = Kind("IMAGE REPOSITORY", "Image Repository", SCHEMA,
 COMPUTE_POOL = Kind("COMPUTE POOL", "Compute pool", ACCOUNT, "Compute pool {name} successfully created.",
                     renamable=False)
 
+NETWORK_RULE = Kind("NETWORK RULE", "Network rule", SCHEMA, "Network rule {name} successfully created.")
+# External access, security (and later API) integrations share one account-level namespace.
+INTEGRATION = Kind("INTEGRATION", "Integration", ACCOUNT, "Integration {name} successfully created.",
+                   renamable=False)
+
 KINDS: dict[str, Kind] = {k.name: k for k in (USER, ROLE, WAREHOUSE, DATABASE_KIND, SCHEMA_KIND, TABLE, VIEW, STAGE,
-                                              IMAGE_REPOSITORY, COMPUTE_POOL)}
+                                              IMAGE_REPOSITORY, COMPUTE_POOL, NETWORK_RULE, INTEGRATION)}
 
 
 def kind(name: str) -> Kind:

@@ -106,6 +106,8 @@ OBJECT_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "IMAGE REPOSITORY": ("READ", "WRITE", "SERVICE READ", "SERVICE WRITE"),
     "USER": ("MONITOR",),
     "COMPUTE POOL": ("USAGE", "MONITOR", "OPERATE", "MODIFY"),
+    "INTEGRATION": ("USAGE",),
+    "NETWORK RULE": (),
     "ROLE": (),
 }
 

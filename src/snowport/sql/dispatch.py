@@ -16,6 +16,8 @@ from snowport.commands import (
     databases,
     grants,
     image_repositories,
+    integrations,
+    network_rules,
     roles,
     schemas,
     session,
@@ -78,6 +80,19 @@ def _create(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
         if_not_exists = p.accept("IF", "NOT", "EXISTS")
         parts = p.qualified_name(3)
         return render.outcome(image_repositories.create(ctx, parts, _props(p), or_replace, if_not_exists))
+    if p.accept("NETWORK", "RULE"):
+        if_not_exists = p.accept("IF", "NOT", "EXISTS")
+        parts = p.qualified_name(3)
+        return render.outcome(network_rules.create(ctx, parts, _props(p), or_replace, if_not_exists))
+    integration = _integration_kind(p)
+    if integration is not None:
+        if not p.accept("INTEGRATION"):
+            raise p.error()
+        if_not_exists = p.accept("IF", "NOT", "EXISTS")
+        name = p.identifier()
+        create = integrations.create_security if integration == integrations.SECURITY \
+            else integrations.create_external_access
+        return render.outcome(create(ctx, name, _props(p), or_replace, if_not_exists))
     if p.accept("COMPUTE", "POOL"):
         if or_replace:
             raise p.error()  # Snowflake has no CREATE OR REPLACE COMPUTE POOL
@@ -124,6 +139,18 @@ def _drop(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
         name = p.identifier()
         p.expect_end()
         return render.outcome(compute_pools.drop(ctx, name, if_exists))
+    if p.accept("NETWORK", "RULE"):
+        if_exists = p.accept("IF", "EXISTS")
+        parts = p.qualified_name(3)
+        p.expect_end()
+        return render.outcome(network_rules.drop(ctx, parts, if_exists))
+    integration = _integration_kind(p)
+    if integration is not None or p.peek_upper() == "INTEGRATION":
+        p.expect("INTEGRATION")
+        if_exists = p.accept("IF", "EXISTS")
+        name = p.identifier()
+        p.expect_end()
+        return render.outcome(integrations.drop(ctx, name, integration, if_exists))
     kind = p.accept_any(*ACCOUNT_KINDS)
     if kind is None:
         return None
@@ -205,6 +232,20 @@ def _alter(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
                              lambda new: stages.rename_stage(ctx, parts, new, if_exists), 3)
     if p.accept("COMPUTE", "POOL"):
         return _alter_compute_pool(ctx, p)
+    if p.accept("NETWORK", "RULE"):
+        if_exists = p.accept("IF", "EXISTS")
+        parts = p.qualified_name(3)
+        return _alter_object(p, lambda v: network_rules.set_properties(ctx, parts, v, if_exists),
+                             lambda k: network_rules.unset_properties(ctx, parts, k, if_exists),
+                             lambda new: network_rules.rename(ctx, parts, new, if_exists), 3)
+    integration = _integration_kind(p)
+    if integration is not None or p.peek_upper() == "INTEGRATION":
+        p.expect("INTEGRATION")
+        if_exists = p.accept("IF", "EXISTS")
+        name = p.identifier()
+        return _alter_object(p, lambda v: integrations.set_properties(ctx, name, v, integration, if_exists),
+                             lambda k: integrations.unset_properties(ctx, name, k, integration, if_exists),
+                             lambda _new: _refuse("ALTER INTEGRATION ... RENAME TO"))
     kind = p.accept_any(*ACCOUNT_KINDS)
     if kind is None:
         return None
@@ -264,6 +305,20 @@ def _alter_compute_pool(ctx: Ctx, p: Parser) -> Result:
     if p.accept("UNSET"):
         return render.outcome(compute_pools.unset_properties(ctx, name, _unset_keys(p), if_exists))
     raise p.error()
+
+
+def _refuse(feature: str) -> None:
+    raise errors.unsupported(feature)
+
+
+def _integration_kind(p: Parser) -> str | None:
+    """`EXTERNAL ACCESS` or `SECURITY` before INTEGRATION(S); None when the statement names neither."""
+    if p.accept("EXTERNAL", "ACCESS"):
+        return integrations.EXTERNAL_ACCESS
+    if p.peek_upper() == "SECURITY" and p.peek_upper(1) in ("INTEGRATION", "INTEGRATIONS"):
+        p.next()
+        return integrations.SECURITY
+    return None
 
 
 # ---- USE ------------------------------------------------------------------------------------
@@ -436,6 +491,19 @@ def _show(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
         like = _like(p)
         p.expect_end()
         return render.rows(compute_pools.show_instance_families(ctx, like))
+    if p.accept("NETWORK", "RULES"):
+        like = _like(p)
+        in_kind, in_parts = _in_scope(p)
+        _starts_and_limit(p)
+        p.expect_end()
+        database, schema = tables.show_scope(ctx, in_kind, in_parts, "SHOW NETWORK RULES")
+        return render.rows(network_rules.show(ctx, like, database, schema))
+    integration = _integration_kind(p)
+    if integration is not None or p.peek_upper() == "INTEGRATIONS":
+        p.expect("INTEGRATIONS")
+        like = _like(p)
+        p.expect_end()
+        return render.rows(integrations.show(ctx, like, integration))
     if p.accept("COMPUTE", "POOLS"):
         like = _like(p)
         _starts_and_limit(p)
@@ -521,6 +589,16 @@ def _describe(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
         name = p.identifier()
         p.expect_end()
         return render.rows(compute_pools.describe(ctx, name))
+    if p.accept("NETWORK", "RULE"):
+        parts = p.qualified_name(3)
+        p.expect_end()
+        return render.rows(network_rules.describe(ctx, parts))
+    integration = _integration_kind(p)
+    if integration is not None or p.peek_upper() == "INTEGRATION":
+        p.expect("INTEGRATION")
+        name = p.identifier()
+        p.expect_end()
+        return render.rows(integrations.describe(ctx, name, integration))
     kind = p.accept_any("USER", "DATABASE", "SCHEMA", "WAREHOUSE")
     if kind is None:
         return None
