@@ -358,7 +358,8 @@ def test_server_reconcilers_over_a_stand_in_core(tmp_path):
 
     settings = Settings(data_dir=tmp_path, warehouse_tick_seconds=0.5, registry_gc_interval_seconds=42)
     status = build_runner(core, settings).status()
-    assert {name: s.interval for name, s in status.items()} == {WAREHOUSES: 0.5, SESSIONS: 0.5, REGISTRY_GC: 42}
+    assert {name: status[name].interval for name in (WAREHOUSES, SESSIONS, REGISTRY_GC)} == {
+        WAREHOUSES: 0.5, SESSIONS: 0.5, REGISTRY_GC: 42}
 
 
 def test_server_with_a_short_tick_runs_and_stops_cleanly(tmp_path):

@@ -181,6 +181,10 @@ class Dropped:
     purge_after: float
     objects: list[CatalogObject]
     grants: list[Grant]
+    # ids of the database and schema it was dropped from: a container re-created under the same name is
+    # another container, and a renamed one is still the same
+    database_id: int = 0
+    schema_id: int = 0
 
     @property
     def root(self) -> CatalogObject:
@@ -200,8 +204,10 @@ def _grant_doc(g: Grant) -> dict[str, Any]:
 
 def _dropped(row: Any) -> Dropped:
     payload = json.loads(row.payload)
+    containers = payload.get("containers", {})
     return Dropped(row.id, row.kind, row.database, row.schema, row.name, row.dropped_on, row.purge_after,
-                   [CatalogObject(**doc) for doc in payload["objects"]], [Grant(**doc) for doc in payload["grants"]])
+                   [CatalogObject(**doc) for doc in payload["objects"]], [Grant(**doc) for doc in payload["grants"]],
+                   containers.get("database", 0), containers.get("schema", 0))
 
 
 class _Snapshot:
@@ -538,6 +544,7 @@ class Catalog:
             if grantee_kind == "ROLE":
                 for o in [o for o in tx.by_id.values() if o.owner == old]:
                     self.update(o.evolve(owner=new))
+            self.rename_in_dropped(grantee_kind, old, new)
 
     # ---- grants --------------------------------------------------------------------------
     def grant(self, g: Grant) -> bool:
@@ -583,26 +590,30 @@ class Catalog:
             victims = [obj, *self.inside(obj)]
             ids = {v.id for v in victims}
             grants = [g for g in tx.grants.values() if g.object_id in ids]
+            database = tx.by_key.get(("DATABASE", "", "", obj.database)) if obj.database else None
+            schema = tx.by_key.get(("SCHEMA", obj.database, "", obj.schema)) if obj.schema else None
+            containers = {"database": database.id if database else 0, "schema": schema.id if schema else 0}
             payload = json.dumps({"objects": [_object_doc(v) for v in victims],
-                                  "grants": [_grant_doc(g) for g in grants]})
+                                  "grants": [_grant_doc(g) for g in grants], "containers": containers})
             now = _now()
             result = tx.conn.execute(insert(dropped_table).values(
                 kind=obj.kind, database=obj.database, schema=obj.schema, name=obj.name, dropped_on=now,
                 purge_after=purge_after, payload=payload))
             record = Dropped(int(result.inserted_primary_key[0]), obj.kind, obj.database, obj.schema, obj.name, now,
-                             purge_after, victims, grants)
+                             purge_after, victims, grants, containers["database"], containers["schema"])
             self.drop(obj, keep_observed=True)
             return victims, record
 
-    def dropped(self, kind: str, name: str, database: str = "", schema: str = "") -> Dropped | None:
-        """The most recently dropped version of an object that can still be restored."""
-        query = (select(dropped_table).where((dropped_table.c.kind == kind) & (dropped_table.c.name == name)
-                                             & (dropped_table.c.database == database)
-                                             & (dropped_table.c.schema == schema))
-                 .order_by(dropped_table.c.id.desc()).limit(1))
+    def dropped(self, kind: str, name: str, database_id: int = 0, schema_id: int = 0) -> Dropped | None:
+        """The most recently dropped version of an object, dropped from these very containers (by id)."""
+        query = (select(dropped_table).where((dropped_table.c.kind == kind) & (dropped_table.c.name == name))
+                 .order_by(dropped_table.c.id.desc()))
         with self._writing() as tx:
-            row = tx.conn.execute(query).first()
-        return None if row is None else _dropped(row)
+            for row in tx.conn.execute(query):
+                record = _dropped(row)
+                if (record.database_id, record.schema_id) == (database_id, schema_id):
+                    return record
+        return None
 
     def dropped_records(self, due_before: float | None = None) -> list[Dropped]:
         query = select(dropped_table)
@@ -611,10 +622,14 @@ class Catalog:
         with self._engine.begin() as conn:
             return [_dropped(row) for row in conn.execute(query)]
 
-    def restore(self, record: Dropped) -> CatalogObject:
-        """Put a dropped object back with its ids, contents and grants (UNDROP)."""
+    def restore(self, record: Dropped, database: str, schema: str = "",
+                skip: frozenset[int] = frozenset()) -> CatalogObject:
+        """Put a dropped object back with its ids, contents and grants (UNDROP), under its containers'
+        current names (they may have been renamed since), and without its contents in `skip`."""
         with self._writing() as tx:
-            for obj in record.objects:
+            for obj in self._renamed_into(record, database, schema):
+                if obj.id in skip:
+                    continue
                 if obj.key in tx.by_key or obj.id in tx.by_id:
                     raise ValueError(f"catalog already holds {obj.key}")
                 tx.conn.execute(insert(objects_table).values(
@@ -624,11 +639,42 @@ class Catalog:
                 tx.by_id[obj.id] = obj
                 tx.by_key[obj.key] = obj
             for g in record.grants:
+                if g.object_id in skip:
+                    continue
                 if g.grantee_kind == "ROLE" and ("ROLE", "", "", g.grantee) not in tx.by_key:
                     continue  # the role was dropped meanwhile
                 self.grant(g)
             self.forget_dropped(record)
             return record.root
+
+    @staticmethod
+    def _renamed_into(record: Dropped, database: str, schema: str) -> list[CatalogObject]:
+        root = record.root
+        moved = []
+        for obj in record.objects:
+            changes: dict[str, str] = {}
+            if root.kind != "DATABASE" and obj.database == root.database:
+                changes["database"] = database
+            if root.kind not in ("DATABASE", "SCHEMA") and obj.schema == root.schema:
+                changes["schema"] = schema
+            moved.append(obj.evolve(**changes) if changes else obj)
+        return moved
+
+    def rename_in_dropped(self, grantee_kind: str, old: str, new: str) -> None:
+        """A role renamed while objects it owned or was granted on were dropped: UNDROP finds it by its new name."""
+        with self._writing() as tx:
+            for row in list(tx.conn.execute(select(dropped_table))):
+                payload = json.loads(row.payload)
+                changed = False
+                for doc in payload["grants"]:
+                    if doc["grantee_kind"] == grantee_kind and doc["grantee"] == old:
+                        doc["grantee"], changed = new, True
+                for doc in payload["objects"]:
+                    if grantee_kind == "ROLE" and doc["owner"] == old:
+                        doc["owner"], changed = new, True
+                if changed:
+                    tx.conn.execute(update(dropped_table).where(dropped_table.c.id == row.id)
+                                    .values(payload=json.dumps(payload)))
 
     def forget_dropped(self, record: Dropped) -> None:
         with self._writing() as tx:

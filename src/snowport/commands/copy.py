@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import io
 import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,21 +106,32 @@ def load(ctx: Ctx, statement: CopyStatement) -> Rows:
             raise errors.SnowflakeError(904, "42000", errors.compilation(f"error line 1 at position 0\n"
                                                                          f"invalid identifier '{missing[0]}'"))
         table_columns = [(c, by_name[c]) for c in statement.target_columns]
-    # Load history is observed state: what was loaded, not what anyone asked for.
-    history: dict[str, str] = dict(ctx.core.observed.value(table.id, "load_history", {}))
-    rows = []
-    duck.execute("BEGIN TRANSACTION")  # ABORT_STATEMENT undoes the files loaded before the failure
-    try:
-        rows = _load_files(ctx, duck, stage, files, qualified, table_columns, fmt, statement.options, on_error,
-                           force, history)
-    except BaseException:
-        duck.execute("ROLLBACK")
-        raise
-    duck.execute("COMMIT")
-    ctx.core.observed.set(table.id, load_history=history)
+    # Load history is observed state: what was loaded, not what anyone asked for. Loads into one table
+    # take turns, so two sessions never both load a file the history has not recorded yet.
+    with _load_lock(table.id):
+        history: dict[str, str] = dict(ctx.core.observed.value(table.id, "load_history", {}))
+        rows = []
+        duck.execute("BEGIN TRANSACTION")  # ABORT_STATEMENT undoes the files loaded before the failure
+        try:
+            rows = _load_files(ctx, duck, stage, files, qualified, table_columns, fmt, statement.options, on_error,
+                               force, history)
+        except BaseException:
+            duck.execute("ROLLBACK")
+            raise
+        duck.execute("COMMIT")
+        ctx.core.observed.set(table.id, load_history=history)
     if not rows:
         return Rows(NOTHING_LOADED, [("Copy executed with 0 files processed.",)])
     return Rows(LOAD_RESULT, rows)
+
+
+_LOAD_LOCKS: dict[int, threading.Lock] = {}
+_LOAD_LOCKS_GUARD = threading.Lock()
+
+
+def _load_lock(table_id: int) -> threading.Lock:
+    with _LOAD_LOCKS_GUARD:
+        return _LOAD_LOCKS.setdefault(table_id, threading.Lock())
 
 
 def _load_files(ctx: Ctx, duck: Any, stage: Any, files: list, qualified: str, table_columns: list[tuple[str, str]],

@@ -226,6 +226,17 @@ def grant_all(ctx: Ctx, privileges: list[str], kind: str, container_kind: str, p
                              grant_option)
 
 
+def retarget_future_grants(ctx: Ctx, role: str, new_role: str | None) -> None:
+    """Future grants follow a role's rename, and end with the role: a new role of the same name gets none."""
+    for holder in [o for o in ctx.catalog.all_objects() if o.kind in ("DATABASE", "SCHEMA")]:
+        entries = holder.props.get("future_grants", [])
+        if not any(e["role"] == role for e in entries):
+            continue
+        kept = [dict(e, role=new_role) if e["role"] == role else dict(e) for e in entries if
+                e["role"] != role or new_role is not None]
+        ctx.catalog.update(holder.with_props(future_grants=kept))
+
+
 def apply_future_grants(ctx: Ctx, obj: CatalogObject) -> None:
     """Grants ON FUTURE <kind> IN SCHEMA|DATABASE take effect as an object is created."""
     holders = [ctx.catalog.get("SCHEMA", obj.schema, obj.database), ctx.catalog.get("DATABASE", obj.database)]

@@ -115,18 +115,18 @@ def create(ctx: Ctx, kind: Kind, name: Name, build: Callable[[], CatalogObject],
             if not or_replace:
                 raise errors.already_exists(kind.name, name.name)
             ctx.require(f"CREATE OR REPLACE {kind.name}", old, name.shown)
-            drop_in(ctx, tx, old, replacing=True)
+            remove(ctx, tx, old)  # the replaced version stays restorable (UNDROP after a rename), as in Snowflake
         obj = ctx.catalog.create(new)
         if after is not None:
             after(tx, obj)
     return obj, kind.created.format(name=name.name)
 
 
-def drop_in(ctx: Ctx, tx: Transaction, obj: CatalogObject, replacing: bool = False) -> list[CatalogObject]:
-    """Remove an object and what it contains inside `tx`; what they hold elsewhere is freed on commit.
+def drop_in(ctx: Ctx, tx: Transaction, obj: CatalogObject) -> list[CatalogObject]:
+    """Remove an object and what it contains inside `tx`, for good; files kept by id are freed on commit.
 
-    Storage named by the object's name (a database's engine file) is freed at once when the
-    object is being replaced, since the new object takes that name in the same transaction."""
+    Storage named by the object's name (a database's engine file, a schema) is freed at once, under
+    the catalog lock: after the commit a new object may take the name (in this statement or another)."""
     victims = ctx.catalog.drop(obj)
     for victim in reversed(victims):  # contents before their container
         victim_kind = KINDS.get(victim.kind)
@@ -134,8 +134,9 @@ def drop_in(ctx: Ctx, tx: Transaction, obj: CatalogObject, replacing: bool = Fal
             pass
         elif victim_kind.named_storage and victim is not obj:
             pass  # a schema inside a database: the database's engine file goes as a whole
-        elif replacing and victim_kind.named_storage:
-            victim_kind.release(ctx.core, victim)  # free it before the new object takes the name
+        elif victim_kind.named_storage:
+            # freed now, under the catalog lock: once the statement commits, a new object may take the name
+            victim_kind.release(ctx.core, victim)
         else:
             tx.after_commit(partial(victim_kind.release, ctx.core, victim))
         tx.after_commit(partial(ctx.core.observed.forget, victim.id))
@@ -163,7 +164,9 @@ def remove(ctx: Ctx, tx: Transaction, obj: CatalogObject) -> list[CatalogObject]
     if obj_kind is None or obj_kind.retention is None or days <= 0:
         return drop_in(ctx, tx, obj)
     victims, record = ctx.catalog.retire(obj, time.time() + days * DAY)
-    tx.after_commit(partial(obj_kind.retention.keep, ctx.core, obj, str(record.id)))
+    # set aside now, under the catalog lock, so no statement after this one can meet the old storage
+    obj_kind.retention.keep(ctx.core, obj, str(record.id))
+    tx.on_rollback(partial(obj_kind.retention.bring_back, ctx.core, obj, str(record.id)))
     return victims
 
 
@@ -231,6 +234,14 @@ def rename(ctx: Ctx, kind: Kind, name: Name, new_name: Name, if_exists: bool = F
     return SUCCESS
 
 
+def containers(catalog: Any, database: str, schema: str = "") -> tuple[int, int]:
+    """Ids of the database and schema a name lives in (0 where there is none): dropped objects are found
+    by their containers' identity, not their names."""
+    db = catalog.get("DATABASE", database) if database else None
+    sch = catalog.get("SCHEMA", schema, database) if schema else None
+    return (db.id if db else 0), (sch.id if sch else 0)
+
+
 def undrop(ctx: Ctx, kind: Kind, name: Name) -> str:
     """UNDROP <kind>: the most recently dropped version, with its contents and grants, if its name is free."""
     if kind.retention is None:
@@ -239,31 +250,62 @@ def undrop(ctx: Ctx, kind: Kind, name: Name) -> str:
     with ctx.catalog.transaction() as tx:
         if ctx.catalog.get(kind.name, name.name, name.database, name.schema) is not None:
             raise errors.already_exists(kind.name, name.name)
-        record = ctx.catalog.dropped(kind.name, name.name, name.database, name.schema)
+        record = ctx.catalog.dropped(kind.name, name.name, *containers(ctx.catalog, name.database, name.schema))
         if record is None:
             raise errors.does_not_exist(kind.title, name.shown)
         ctx.require(f"UNDROP {kind.name}", record.root, name.shown)
-        restored = ctx.catalog.restore(record)
+        # temporary objects end with their session; they do not come back with their container
+        ended = frozenset(o.id for o in record.objects[1:] if o.props.get("temporary")
+                          and ctx.core.sessions.by_id(o.props.get("session_id")) is None)
+        restored = ctx.catalog.restore(record, name.database, name.schema, skip=ended)
+        for obj in record.objects:
+            obj_kind = KINDS.get(obj.kind)
+            if obj.id in ended and obj_kind is not None and obj_kind.release is not None:
+                tx.after_commit(partial(obj_kind.release, ctx.core, obj))
         tag = str(record.id)
         kind.retention.bring_back(ctx.core, restored, tag)
         tx.on_rollback(partial(kind.retention.keep, ctx.core, restored, tag))
     return f"{kind.title} {name.name} successfully restored."
 
 
-def purge(core: Server, record: Dropped) -> None:
-    """End a dropped object's retention: free its storage and that of everything it contained."""
+def purge(core: Server, record: Dropped, tx: Transaction | None = None) -> None:
+    """End a dropped object's retention: free its storage and that of everything it contained.
+
+    The root's engine storage is freed at once, under the catalog lock (a new object may be about to take
+    its name); files kept by id are freed after the commit."""
+    if tx is None:
+        with core.catalog.transaction() as own:
+            purge(core, record, own)
+        return
     root_kind = KINDS[record.kind]
-    with core.catalog.transaction() as tx:
-        core.catalog.forget_dropped(record)
-        if root_kind.retention is not None:
-            tx.after_commit(partial(root_kind.retention.purge, core, record.root, str(record.id)))
-        for obj in record.objects:
-            obj_kind = KINDS.get(obj.kind)
-            # engine storage named by name went with the root's purge; files kept by id (stages, tables) did not
-            if obj_kind is not None and obj_kind.release is not None and not obj_kind.named_storage:
-                tx.after_commit(partial(obj_kind.release, core, obj))
-        for obj in record.objects:
-            tx.after_commit(partial(core.observed.forget, obj.id))
+    core.catalog.forget_dropped(record)
+    root = _current_names(core, record)
+    if root_kind.retention is not None and root is not None:
+        root_kind.retention.purge(core, root, str(record.id))
+    for obj in record.objects:
+        obj_kind = KINDS.get(obj.kind)
+        # engine storage named by name went with the root's purge; files kept by id (stages, tables) did not
+        if obj_kind is not None and obj_kind.release is not None and not obj_kind.named_storage:
+            tx.after_commit(partial(obj_kind.release, core, obj))
+        tx.after_commit(partial(core.observed.forget, obj.id))
+
+
+def _current_names(core: Server, record: Dropped) -> CatalogObject | None:
+    """The dropped root under its containers' current names; None when its container is gone too (its
+    engine storage went, or goes, with the container's)."""
+    root = record.root
+    if root.kind == "DATABASE":
+        return root
+    db = core.catalog.by_id(record.database_id) if record.database_id else None
+    if record.database_id and db is None:
+        return None
+    changes: dict[str, str] = {"database": db.name} if db is not None else {}
+    if root.kind != "SCHEMA" and record.schema_id:
+        sch = core.catalog.by_id(record.schema_id)
+        if sch is None:
+            return None
+        changes["schema"] = sch.name
+    return root.evolve(**changes)
 
 
 def purge_expired(core: Server, now: float) -> int:

@@ -7,7 +7,7 @@ from typing import Any
 
 from snowport import errors
 from snowport.catalog.store import CatalogObject, Transaction
-from snowport.commands import lifecycle, properties
+from snowport.commands import grants, lifecycle, properties
 from snowport.commands.columns import Col, Rows, columns, created_on, like_matcher, owner_role_type, yn
 from snowport.commands.context import Ctx
 from snowport.commands.kinds import ROLE
@@ -37,6 +37,7 @@ def drop(ctx: Ctx, name: str, if_exists: bool = False) -> str:
         for obj in list(ctx.catalog.all_objects()):
             if obj.owner == role.name:
                 ctx.catalog.update(obj.evolve(owner=ctx.role))
+        grants.retarget_future_grants(ctx, role.name, None)
 
     return lifecycle.drop(ctx, ROLE, Name(name), if_exists, after=hand_over, guard=_not_system)
 
@@ -58,6 +59,8 @@ def rename(ctx: Ctx, name: str, new_name: str, if_exists: bool = False) -> str:
         raise errors.SnowflakeError(3001, "42501", f"SQL access control error:\nCannot rename system role '{name}'.")
 
     def follow(tx: Transaction, _old: CatalogObject, _new: CatalogObject) -> None:
+        grants.retarget_future_grants(ctx, name, new_name)
+
         def update_sessions() -> None:
             for s in ctx.core.sessions.all():
                 if s.role == name:

@@ -31,9 +31,9 @@ def create(ctx: Ctx, parts: list[str], values: dict[str, Any] | None = None, or_
     def make_files(tx: Transaction, _schema: CatalogObject) -> None:
         # DuckDB cannot set a dropped schema aside under another name: a new schema of the same name
         # ends the old one's retention (UNDROP SCHEMA then has nothing to restore).
-        while (kept := ctx.catalog.dropped("SCHEMA", target.name, target.database)) is not None:
-            ctx.catalog.forget_dropped(kept)
-            ctx.core.engine.drop_schema(target.database, target.name)
+        database_id, _ = lifecycle.containers(ctx.catalog, target.database)
+        while (kept := ctx.catalog.dropped("SCHEMA", target.name, database_id)) is not None:
+            lifecycle.purge(ctx.core, kept, tx)
         ctx.core.engine.create_schema(target.database, target.name)
         tx.on_rollback(lambda: ctx.core.engine.drop_schema(target.database, target.name))
         tx.after_commit(lambda: session.set_namespace(ctx.core, ctx.session, target.database, target.name))
@@ -93,6 +93,7 @@ class SchemaRow:
     owner: str
     comment: str
     obj: CatalogObject | None
+    retention: int = lifecycle.DEFAULT_RETENTION_DAYS
 
 
 SHOW_COLUMNS = columns(
@@ -104,7 +105,7 @@ SHOW_COLUMNS = columns(
     Col("owner", value=lambda r: r.owner),
     Col("comment", value=lambda r: r.comment),
     Col("options", value=lambda r: ""),
-    Col("retention_time", value=lambda r: "1"),
+    Col("retention_time", value=lambda r: str(r.retention)),
     Col("owner_role_type", value=lambda r: owner_role_type(r.obj) if r.obj is not None else ""),
     Col("budget", value=lambda r: None),
 )
@@ -131,7 +132,7 @@ def show(ctx: Ctx, like: str | None = None, in_database: str | None = None, in_a
         for s in ctx.catalog.list("SCHEMA", db.name):
             if match(s.name) and ctx.auth.can_see(ctx.session, s):
                 items.append(SchemaRow(s.name, db.name, s.created_dt, current_db and s.name == ctx.session.schema,
-                                       s.owner, s.comment or "", s))
+                                       s.owner, s.comment or "", s, lifecycle.retention_days(ctx, s)))
     return Rows(SHOW_COLUMNS, items)
 
 

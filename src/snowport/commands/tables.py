@@ -88,16 +88,7 @@ def require_table(ctx: Ctx, ref: TableRef, command: str, privileges: tuple[str, 
     """The table if the session may use its schema and the matrix row `command` allows it
     (or, when given, it holds one of `privileges`: MERGE needs what its clauses do)."""
     obj = _lookup(ctx, ref)
-    db = ctx.catalog.get("DATABASE", ref.database)
-    sch = ctx.catalog.get("SCHEMA", ref.schema, ref.database)
-    usable = (
-        obj is not None
-        and db is not None
-        and sch is not None
-        and ctx.auth.has(ctx.session, db, ("USAGE",))
-        and ctx.auth.has(ctx.session, sch, ("USAGE",))
-    )
-    if not usable or obj is None:
+    if obj is None or not _parents_usable(ctx, ref):
         raise errors.object_does_not_exist(ref.shown)
     allowed = ctx.auth.has(ctx.session, obj, privileges) if privileges else ctx.auth.allows(ctx.session, command, obj)
     if not allowed:
@@ -105,6 +96,13 @@ def require_table(ctx: Ctx, ref: TableRef, command: str, privileges: tuple[str, 
             raise errors.insufficient_privileges(obj.kind.lower(), ref.shown)
         raise errors.object_does_not_exist(ref.shown)
     return obj
+
+
+def _parents_usable(ctx: Ctx, ref: TableRef) -> bool:
+    db = ctx.catalog.get("DATABASE", ref.database)
+    sch = ctx.catalog.get("SCHEMA", ref.schema, ref.database)
+    return (db is not None and sch is not None and ctx.auth.has(ctx.session, db, ("USAGE",))
+            and ctx.auth.has(ctx.session, sch, ("USAGE",)))
 
 
 def _target(expression: exp.Expr) -> exp.Table | None:
@@ -145,7 +143,9 @@ def authorize(ctx: Ctx, expression: exp.Expr) -> Plan:
             raise errors.unsupported(f"DROP {kind}")
         ref = refs[0]
         obj = _lookup(ctx, ref)
-        if obj is None or not ctx.auth.can_see(ctx.session, obj):
+        if obj is not None and obj.kind != kind:
+            obj = None  # DROP VIEW names no table, and DROP TABLE no view
+        if obj is None or not _parents_usable(ctx, ref) or not ctx.auth.can_see(ctx.session, obj):
             if expression.args.get("exists"):
                 return Plan(False, skip_engine=True,
                             skip_message=f"Drop statement executed successfully ({ref.name} already dropped).")
@@ -215,7 +215,7 @@ def _authorize_create(ctx: Ctx, expression: exp.Create, refs: list[TableRef]) ->
         if if_not_exists:
             return Plan(False, skip_engine=True,
                         skip_message=f"{target_ref.name} already exists, statement succeeded.")
-        if not replace:
+        if not replace or existing.kind != kind:  # OR REPLACE replaces a table with a table, a view with a view
             raise errors.already_exists(kind, target_ref.name)
         ctx.require(f"CREATE OR REPLACE {existing.kind}", existing, target_ref.shown)
     return Plan(
@@ -234,6 +234,8 @@ def record(ctx: Ctx, plan: Plan) -> None:
         if plan.create is not None:
             kind, database, schema, name = plan.create
             existing = ctx.catalog.get(kind, name, database, schema)
+            if existing is not None and not plan.create_replace:
+                return  # created meanwhile by another session (CREATE ... IF NOT EXISTS): that one stays
             if existing is not None:
                 lifecycle.drop_in(ctx, tx, existing)
             obj = ctx.catalog.create(
@@ -384,6 +386,7 @@ class TableRow:
     table: CatalogObject
     rows: int
     bytes: int
+    retention: int = lifecycle.DEFAULT_RETENTION_DAYS
 
 
 def _t(fn: Any) -> Any:
@@ -398,7 +401,7 @@ SHOW_COLUMNS = columns(
     Col("rows", "fixed", lambda r: r.rows),
     Col("bytes", "fixed", lambda r: r.bytes),
     Col("owner", value=_t(lambda t: t.owner)),
-    Col("retention_time", value=lambda r: "1"),
+    Col("retention_time", value=lambda r: str(r.retention)),
     Col("automatic_clustering", value=lambda r: "OFF"),
     Col("change_tracking", value=lambda r: "OFF"),
     Col("is_external", value=lambda r: "N"),
@@ -422,6 +425,6 @@ def show(ctx: Ctx, kind: str | None, like: str | None, in_kind: str | None, in_p
         if not ctx.auth.can_see(ctx.session, obj):
             continue
         n_rows, n_bytes = ctx.core.engine.table_stats(obj.database, obj.schema, obj.name)
-        items.append(TableRow(obj, n_rows, n_bytes))
+        items.append(TableRow(obj, n_rows, n_bytes, lifecycle.retention_days(ctx, obj)))
     items.sort(key=lambda r: (r.table.database, r.table.schema, r.table.name))
     return Rows(SHOW_COLUMNS, items)
