@@ -1,7 +1,9 @@
 """The OCI distribution API v2 under /v2/ (distribution-spec 1.1), over RegistryStore and RegistryAuth.
 
 Names are `<db>/<schema>/<repository>/<image...>` in lower case; the first three parts name the
-IMAGE REPOSITORY object whose privileges decide pull (READ) and push (WRITE).
+IMAGE REPOSITORY object whose privileges decide pull (READ) and push (WRITE). As in CNCF
+Distribution, the action a request needs follows its HTTP method: GET/HEAD pull, POST/PUT/PATCH
+push, DELETE delete.
 """
 
 from __future__ import annotations
@@ -37,10 +39,68 @@ _ROUTES = [
 _TAG = re.compile(r"^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$")
 WRITE_BUFFER = 8 << 20
 API_HEADERS = {"Docker-Distribution-API-Version": "registry/2.0"}
+METHOD_ACTION = {"GET": "pull", "HEAD": "pull", "POST": "push", "PUT": "push", "PATCH": "push", "DELETE": "delete"}
+SCOPE_ACTIONS = {"pull": "pull", "push": "pull,push", "delete": "delete"}  # what a challenge asks for
+_CONTENT_RANGE = re.compile(r"^(?:bytes )?(\d+)-(\d+)$")
+MAX_RANGES = 100
 
 
 class LargeFileResponse(FileResponse):
     chunk_size = 8 * 1024 * 1024
+
+
+class BlobResponse(LargeFileResponse):
+    """A blob with the byte ranges already checked by `byte_ranges` (none: the whole blob, status 200)."""
+
+    def __init__(self, path, ranges: list[tuple[int, int]], headers: dict[str, str]) -> None:
+        super().__init__(path, media_type="application/octet-stream", headers=headers)
+        self.ranges = ranges
+
+    def _parse_range_header(self, http_range: str, file_size: int) -> list[tuple[int, int]]:
+        return self.ranges
+
+
+def byte_ranges(header: str | None, size: int) -> list[tuple[int, int]]:
+    """RFC 9110 14.2: the satisfiable ranges of a `Range` header as (start, end exclusive), merged.
+
+    A header that is not a valid `bytes` range set (bad syntax, another unit, `500-0`) is ignored: []
+    means the whole blob with 200. A valid set of which no range is satisfiable raises 416."""
+    if not header:
+        return []
+    unit, _, spec = header.partition("=")
+    if unit.strip().lower() != "bytes" or not spec.strip():
+        return []
+    parts = [p.strip() for p in spec.split(",")]
+    if len(parts) > MAX_RANGES:
+        return []
+    ranges = []
+    for part in parts:
+        first, dash, last = part.partition("-")
+        first, last = first.strip(), last.strip()
+        if not dash or (first and not first.isdigit()) or (last and not last.isdigit()) or not (first or last):
+            return []  # invalid syntax: ignore the whole header
+        if first:
+            start = int(first)
+            if last and int(last) < start:
+                return []  # an inverted range makes the header invalid, not unsatisfiable
+            end = min(int(last) + 1, size) if last else size
+        else:
+            start, end = max(size - int(last), 0), size
+            if int(last) == 0:
+                continue  # a zero-length suffix is unsatisfiable
+        if start < size:
+            ranges.append((start, end))
+    if not ranges:
+        raise RegistryError("RANGE_INVALID", "requested range not satisfiable", {"size": size}, status=416,
+                            headers={"Content-Range": f"bytes */{size}"})
+    ranges.sort()
+    merged = [ranges[0]]
+    for start, end in ranges[1:]:
+        if start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 class RegistryApi:
@@ -78,17 +138,24 @@ class RegistryApi:
             e.headers.update(API_HEADERS)
             return e.response()
 
-    def _challenge(self, request: Request, scope: str | None) -> dict[str, str]:
+    def _challenge(self, request: Request, scope: str | None, error: str | None = None) -> dict[str, str]:
+        """`WWW-Authenticate: Bearer realm=...,service=...,scope=...[,error=...]` (RFC 6750, Docker token flow)."""
         realm = f"{request.url.scheme}://{request.headers.get('host') or request.url.netloc}/v2/token"
         value = f'Bearer realm="{realm}",service="snowport"'
         if scope:
             value += f',scope="{scope}"'
+        if error:
+            value += f',error="{error}"'
         return {"WWW-Authenticate": value}
 
     def _principal(self, request: Request, scope: str | None) -> Principal:
         header = request.headers.get("authorization", "")
         if header.startswith("Bearer "):
-            return self.auth.principal_from_bearer(header[7:])
+            try:
+                return self.auth.principal_from_bearer(header[7:])
+            except RegistryError as e:  # expired or forged: say where to get a fresh one
+                e.headers.update(self._challenge(request, scope, "invalid_token"))
+                raise
         creds = basic_credentials(header)
         if creds is not None:
             try:
@@ -106,17 +173,25 @@ class RegistryApi:
         return self.core.catalog.get("IMAGE REPOSITORY", normalize(parts[2]), normalize(parts[0]),
                                      normalize(parts[1]))
 
-    def _authorize(self, request: Request, name: str, action: str) -> tuple[str, str]:
-        """(repository key, image name) when the caller may do `action` on `name`."""
+    def _authorize(self, request: Request, name: str, action: str, also: tuple[str, ...] = ()) -> tuple[str, str]:
+        """(repository key, image name) when the caller may do `action` (or one of `also`) on `name`.
+
+        A token that lacks the action gets 401 with a challenge naming the scope to ask for, as long as
+        the user's roles would grant it; 403 DENIED only when they would not."""
         if not _NAME.match(name) or len(name.split("/")) < 4:
             raise RegistryError("NAME_INVALID", "invalid repository name", {"name": name})
-        actions = "pull,push" if action == "push" else action
-        scope = f"repository:{name}:{actions}"
+        scope = f"repository:{name}:{SCOPE_ACTIONS[action]}"
         principal = self._principal(request, scope)
         repo = self.repository(name)
-        if principal.access is not None and name not in principal.access:
-            raise RegistryError("UNAUTHORIZED", "authentication required", headers=self._challenge(request, scope))
-        if not self.auth.permits(principal, name, action, repo):
+        wanted = {action, *also}
+        if not self.auth.granted(principal, name, repo, wanted):
+            possible = self.auth.possible(principal, repo, wanted)
+            if possible:
+                needed = action if action in possible else sorted(possible)[0]
+                scope = f"repository:{name}:{SCOPE_ACTIONS[needed]}"
+                raise RegistryError("UNAUTHORIZED", "authentication required",
+                                    [{"Type": "repository", "Name": name, "Action": needed}],
+                                    headers=self._challenge(request, scope, "insufficient_scope"))
             raise RegistryError("DENIED", "requested access to the resource is denied", {"name": name})
         if repo is None:
             raise RegistryError("NAME_UNKNOWN", "repository name not known to registry", {"name": name})
@@ -169,6 +244,8 @@ class RegistryApi:
             if not self.store.unlink(repo, ref):
                 raise RegistryError("BLOB_UNKNOWN", "blob unknown to registry", {"digest": ref})
             return Response(status_code=202, headers=API_HEADERS)
+        if request.method not in ("GET", "HEAD"):
+            raise RegistryError("UNSUPPORTED", "the operation is unsupported", status=405)
         repo, _ = self._authorize(request, name, "pull")
         digests.parse(ref)
         size = self.store.blob_size(repo, ref)
@@ -178,9 +255,12 @@ class RegistryApi:
         if request.method == "HEAD":
             return Response(headers={**headers, "Content-Length": str(size), "Accept-Ranges": "bytes",
                                      "Content-Type": "application/octet-stream"})
-        return LargeFileResponse(self.store.blob_path(ref), media_type="application/octet-stream", headers=headers)
+        ranges = byte_ranges(request.headers.get("range"), size)
+        return BlobResponse(self.store.blob_path(ref), ranges, headers)
 
     async def _upload_start(self, request: Request, name: str, _ref: None) -> Response:
+        if request.method != "POST":
+            raise RegistryError("UNSUPPORTED", "the operation is unsupported", status=405)
         repo, _ = self._authorize(request, name, "push")
         q = request.query_params
         mount, source = q.get("mount"), q.get("from")
@@ -211,30 +291,46 @@ class RegistryApi:
                 "OCI-Chunk-Min-Length": "0"}
 
     async def _upload(self, request: Request, name: str, upload_id: str) -> Response:
-        repo, _ = self._authorize(request, name, "push")
+        if request.method == "POST":
+            raise RegistryError("UNSUPPORTED", "the operation is unsupported", status=405)
+        # status needs pull, cancel delete (or push: whoever may upload may abandon the upload)
+        also = ("push",) if request.method == "DELETE" else ()
+        repo, _ = self._authorize(request, name, METHOD_ACTION[request.method], also)
         upload = self.store.get_upload(repo, upload_id)
-        if request.method == "GET":
+        if request.method in ("GET", "HEAD"):
             return Response(status_code=204, headers=self._upload_headers(name, upload))
         if request.method == "DELETE":
             self.store.cancel_upload(upload)
             return Response(status_code=204, headers=API_HEADERS)
-        if request.method in ("PATCH", "PUT"):
-            content_range = request.headers.get("content-range")
-            if content_range and request.method == "PATCH":
-                m = re.match(r"^(?:bytes )?(\d+)-(\d+)$", content_range.strip())
-                if not m or int(m.group(1)) != upload.offset:
-                    await request.body()
-                    raise RegistryError("RANGE_INVALID", "invalid content range", status=416,
-                                        headers=self._upload_headers(name, upload))
-            await self._receive(request, upload)
-            if request.method == "PATCH":
-                return Response(status_code=202, headers=self._upload_headers(name, upload))
-            digest = request.query_params.get("digest", "")
-            digests.parse(digest)
-            await run_in_threadpool(self.store.finish_upload, upload, digest)
-            return Response(status_code=201, headers={**API_HEADERS, "Location": f"/v2/{name}/blobs/{digest}",
-                                                      "Docker-Content-Digest": digest})
-        raise RegistryError("UNSUPPORTED", "the operation is unsupported", status=405)
+        content_range = request.headers.get("content-range")
+        if content_range and not self._range_continues(content_range, request.headers.get("content-length"),
+                                                       upload.offset):
+            async for _ in request.stream():  # drain the refused chunk; the upload stays as it was
+                pass
+            raise RegistryError("RANGE_INVALID", "invalid content range", {"offset": upload.offset}, status=416,
+                                headers=self._upload_headers(name, upload))
+        await self._receive(request, upload)
+        if request.method == "PATCH":
+            return Response(status_code=202, headers=self._upload_headers(name, upload))
+        digest = request.query_params.get("digest", "")
+        digests.parse(digest)
+        await run_in_threadpool(self.store.finish_upload, upload, digest)
+        return Response(status_code=201, headers={**API_HEADERS, "Location": f"/v2/{name}/blobs/{digest}",
+                                                  "Docker-Content-Digest": digest})
+
+    @staticmethod
+    def _range_continues(content_range: str, content_length: str | None, offset: int) -> bool:
+        """A chunk's `Content-Range: <start>-<end>` (PATCH or the final PUT) must start at the upload's
+        offset, not be inverted, and span the body's length when that is known."""
+        m = _CONTENT_RANGE.match(content_range.strip())
+        if not m:
+            return False
+        start, end = int(m.group(1)), int(m.group(2))
+        if start != offset or end < start:
+            return False
+        if content_length and content_length.isdigit() and int(content_length) > 0:
+            return int(content_length) == end - start + 1
+        return True
 
     async def _receive(self, request: Request, upload) -> None:
         """Append the request body to the upload, hashing and writing off the event loop."""
@@ -257,6 +353,8 @@ class RegistryApi:
 
     # ---- manifests -------------------------------------------------------------------------------
     async def _manifest(self, request: Request, name: str, ref: str) -> Response:
+        if request.method in ("POST", "PATCH"):
+            raise RegistryError("UNSUPPORTED", "the operation is unsupported", status=405)
         if request.method == "PUT":
             repo, image = self._authorize(request, name, "push")
             if not (_TAG.match(ref) or ref.startswith(("sha256:", "sha512:"))):
@@ -290,6 +388,8 @@ class RegistryApi:
         return Response(body, headers=headers, media_type=record.media_type)
 
     async def _tags(self, request: Request, name: str, _ref: None) -> Response:
+        if request.method not in ("GET", "HEAD"):
+            raise RegistryError("UNSUPPORTED", "the operation is unsupported", status=405)
         repo, image = self._authorize(request, name, "pull")
         names = self.store.tags(repo, image)
         if not names and not self.store.image_names(repo).count(image):
@@ -298,6 +398,8 @@ class RegistryApi:
         return JSONResponse({"name": name, "tags": page}, headers={**API_HEADERS, **link})
 
     async def _referrers(self, request: Request, name: str, ref: str) -> Response:
+        if request.method not in ("GET", "HEAD"):
+            raise RegistryError("UNSUPPORTED", "the operation is unsupported", status=405)
         repo, image = self._authorize(request, name, "pull")
         digests.parse(ref)
         wanted = request.query_params.get("artifactType")

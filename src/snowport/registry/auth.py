@@ -4,6 +4,8 @@
 password, or `0sessiontoken` with the JSON `{"token": ...}` the snow CLI issues). The answer is
 a short-lived JWT whose `access` claims list, per repository, only the actions the user's roles
 allow: pull needs READ (or WRITE, OWNERSHIP, SERVICE READ), push needs WRITE or OWNERSHIP.
+A request whose token lacks the action it needs gets a 401 challenge naming the scope to ask for
+when the user's roles would grant it, a 403 only when they would not (registry/api.py).
 """
 
 from __future__ import annotations
@@ -121,11 +123,17 @@ class RegistryAuth:
             wanted = {"pull", "push", "delete"}
         return allowed & wanted
 
-    def permits(self, principal: Principal, name: str, action: str, repo_obj) -> bool:
+    def granted(self, principal: Principal, name: str, repo_obj, wanted: set[str]) -> set[str]:
+        """The actions of `wanted` this request may do now: a bearer token's own grants, else the live privileges."""
         if principal.access is not None:
-            granted = principal.access.get(name, set())
-            if action in granted:
-                return True
-            # a token scoped to one image name also covers the repository's catalog-level checks
-            return False
-        return action in self.allowed_actions(principal.session, repo_obj, {action})
+            return principal.access.get(name, set()) & wanted
+        return self.allowed_actions(principal.session, repo_obj, wanted)
+
+    def possible(self, principal: Principal, repo_obj, wanted: set[str]) -> set[str]:
+        """The actions of `wanted` a token could be issued for: what the user's roles allow right now.
+
+        A caller whose request was refused gets a 401 challenge naming the scope when this is not empty
+        (a token with more scope would be granted), a 403 when it is (no token ever would)."""
+        if principal.access is None:  # Basic credentials are evaluated live: nothing more to ask for
+            return set()
+        return self.allowed_actions(principal.session, repo_obj, wanted)

@@ -73,6 +73,13 @@ INDEX_TYPES = {"application/vnd.oci.image.index.v1+json", "application/vnd.docke
 MAX_MANIFEST = 4 * 1024 * 1024
 
 
+def non_distributable(descriptor: dict) -> bool:
+    """A layer clients fetch from its `urls`, not from the registry (OCI non-distributable, Docker foreign):
+    a manifest may reference it without the blob having been pushed."""
+    media_type = str(descriptor.get("mediaType") or "")
+    return bool(descriptor.get("urls")) or "nondistributable" in media_type or "foreign" in media_type
+
+
 @dataclass
 class Upload:
     id: str
@@ -280,12 +287,12 @@ class RegistryStore:
                         "MANIFEST_BLOB_UNKNOWN", "manifest references a manifest not in the repository", {"digest": d}
                     )
             return
-        referenced = [doc.get("config") or {}] + list(doc.get("layers") or [])
-        for ref in referenced:
-            d = ref.get("digest")
+        config = doc.get("config") or {}
+        for ref in [config] + list(doc.get("layers") or []):
+            d = ref.get("digest") if isinstance(ref, dict) else None
             if not d:
                 raise RegistryError("MANIFEST_INVALID", "manifest invalid", {"reason": "missing digest"})
-            if self.blob_size(repo, d) is None:
+            if self.blob_size(repo, d) is None and (ref is config or not non_distributable(ref)):
                 raise RegistryError("MANIFEST_BLOB_UNKNOWN", "blob unknown to registry", {"digest": d})
 
     def resolve(self, repo: str, image: str, reference: str) -> ManifestRecord | None:
