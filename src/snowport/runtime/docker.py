@@ -587,6 +587,10 @@ class DockerRuntime:
                                        reason=Reason.INITIALIZING, last_exit_code=last_exit, **common)
             return ContainerStatus(state=ContainerState.READY, message=Message.RUNNING, reason=Reason.RUNNING,
                                    ready=True, last_exit_code=last_exit, **common)
+        if needs_restart:  # a service container stopped behind our back: failed until restart_container
+            return ContainerStatus(state=ContainerState.FAILED, message=Message.OOM if oom else Message.RETRYING,
+                                   reason=Reason.FAILED_WITH_OOM if oom else Reason.FAILED, last_exit_code=code,
+                                   oom_killed=oom, **common)
         if code == 0 and not error:
             return ContainerStatus(state=ContainerState.DONE, message=Message.DONE, reason=Reason.DONE,
                                    last_exit_code=0, **common)
