@@ -194,6 +194,7 @@ def test_drop_table_and_view_need_usage_on_database_and_schema(fresh):
     for sql in ("DROP TABLE D.PUBLIC.T", "DROP VIEW D.PUBLIC.V", "DROP TABLE D.PUBLIC.T2"):
         e = _err(cur, sql)
         assert (e.errno, e.sqlstate) == (2003, "02000"), (sql, e.errno, e.msg)
+    admin.execute("GRANT ROLE R TO ROLE ACCOUNTADMIN")  # SHOW lists only what the role may see
     assert sorted(_names(admin, "SHOW OBJECTS IN SCHEMA D.PUBLIC")) == ["T", "T2", "V"]
 
 

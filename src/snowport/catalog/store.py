@@ -627,7 +627,8 @@ class Catalog:
         """Put a dropped object back with its ids, contents and grants (UNDROP), under its containers'
         current names (they may have been renamed since), and without its contents in `skip`."""
         with self._writing() as tx:
-            for obj in self._renamed_into(record, database, schema):
+            moved = self._renamed_into(record, database, schema)
+            for obj in moved:
                 if obj.id in skip:
                     continue
                 if obj.key in tx.by_key or obj.id in tx.by_id:
@@ -645,7 +646,7 @@ class Catalog:
                     continue  # the role was dropped meanwhile
                 self.grant(g)
             self.forget_dropped(record)
-            return record.root
+            return moved[0]
 
     @staticmethod
     def _renamed_into(record: Dropped, database: str, schema: str) -> list[CatalogObject]:

@@ -18,12 +18,25 @@ from snowport.security.privileges import SYSTEM_ROLES
 def create(ctx: Ctx, name: str, values: dict[str, Any] | None = None, or_replace: bool = False,
            if_not_exists: bool = False) -> str:
     target = Name(name)
+    replacing = or_replace and ctx.catalog.get("ROLE", name) is not None
 
     def build() -> CatalogObject:
         return properties.apply(lifecycle.new_object(ctx, ROLE, target), values or {}, "ROLE", ("COMMENT",))
 
-    return lifecycle.create(ctx, ROLE, target, build,
-                            or_replace=or_replace, if_not_exists=if_not_exists)[1]
+    def hand_over_replaced(_tx: Transaction, role: CatalogObject) -> None:
+        if replacing:  # the replaced role is dropped: what it owned passes to the replacing role, as on DROP
+            _hand_over(ctx, name, keep=role.id)
+
+    return lifecycle.create(ctx, ROLE, target, build, or_replace=or_replace, if_not_exists=if_not_exists,
+                            after=hand_over_replaced)[1]
+
+
+def _hand_over(ctx: Ctx, role_name: str, keep: int = 0) -> None:
+    """Objects a dropped role owned pass to the role that dropped it; its future grants end."""
+    for obj in list(ctx.catalog.all_objects()):
+        if obj.owner == role_name and obj.id != keep:
+            ctx.catalog.update(obj.evolve(owner=ctx.role))
+    grants.retarget_future_grants(ctx, role_name, None)
 
 
 def _not_system(role: CatalogObject) -> None:
@@ -33,11 +46,7 @@ def _not_system(role: CatalogObject) -> None:
 
 def drop(ctx: Ctx, name: str, if_exists: bool = False) -> str:
     def hand_over(_tx: Transaction, role: CatalogObject) -> None:
-        # Objects the role owned pass to the role that dropped it, as in Snowflake.
-        for obj in list(ctx.catalog.all_objects()):
-            if obj.owner == role.name:
-                ctx.catalog.update(obj.evolve(owner=ctx.role))
-        grants.retarget_future_grants(ctx, role.name, None)
+        _hand_over(ctx, role.name)
 
     return lifecycle.drop(ctx, ROLE, Name(name), if_exists, after=hand_over, guard=_not_system)
 

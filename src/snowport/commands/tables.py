@@ -149,7 +149,7 @@ def authorize(ctx: Ctx, expression: exp.Expr) -> Plan:
             if expression.args.get("exists"):
                 return Plan(False, skip_engine=True,
                             skip_message=f"Drop statement executed successfully ({ref.name} already dropped).")
-            raise errors.object_does_not_exist(ref.shown)
+            raise errors.does_not_exist(kind.title(), ref.shown)
         ctx.require(f"DROP {obj.kind}", obj, ref.shown)
         if obj.kind == "TABLE" and lifecycle.retention_days(ctx, obj) > 0:
             # kept for UNDROP: the catalog retires it and the engine keeps the data under a hidden name

@@ -200,9 +200,9 @@ class EngineSession:
         conn._schema = schema
         conn.database_set = database is not None
         conn.schema_set = database is not None and schema is not None
-        if database is not None:
-            target = f"{database}.{schema}" if schema else f"{database}.main"
-            conn._duck_conn.execute("SET schema = ?", [target])
+        # With no database, search the in-memory catalog: a dropped (detached) database must not stay on the path.
+        target = "memory.main" if database is None else f"{database}.{schema}" if schema else f"{database}.main"
+        conn._duck_conn.execute("SET schema = ?", [target])
 
     def execute(self, expression: exp.Expr, params: Any = None) -> EngineResult:
         """Run one parsed Snowflake statement; map engine failures to Snowflake errors."""
