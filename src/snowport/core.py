@@ -108,6 +108,7 @@ class Snowport:
         self.queries = QueryStore()
         self.warehouses = Warehouses(self.catalog, self.observed)
         self.controllers: Any = None  # the controller runner, set by server.py once it starts
+        self._runtime: Any = None
         self.generated_password: str | None = None
         # HMAC(key, password hash + password) of recently verified logins; the key never leaves memory.
         self._credential_key = secrets.token_bytes(32)
@@ -135,6 +136,15 @@ class Snowport:
         for db in self.catalog.list("DATABASE"):
             if not db.props.get("system"):
                 self.engine.attach(db.name)
+
+    @property
+    def runtime(self) -> Any:
+        """The container runtime (Docker), connected on first use: commands answer while the engine is down."""
+        if self._runtime is None:
+            from snowport.runtime.docker import DockerRuntime
+
+            self._runtime = DockerRuntime()
+        return self._runtime
 
     # ---- first start ----------------------------------------------------------------------
     def _bootstrap(self) -> None:

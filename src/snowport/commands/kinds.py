@@ -125,8 +125,10 @@ NETWORK_RULE = Kind("NETWORK RULE", "Network rule", SCHEMA, "Network rule {name}
 INTEGRATION = Kind("INTEGRATION", "Integration", ACCOUNT, "Integration {name} successfully created.",
                    renamable=False)
 
+SERVICE = Kind("SERVICE", "Service", SCHEMA, "Service {name} successfully created.", renamable=False)
+
 KINDS: dict[str, Kind] = {k.name: k for k in (USER, ROLE, WAREHOUSE, DATABASE_KIND, SCHEMA_KIND, TABLE, VIEW, STAGE,
-                                              IMAGE_REPOSITORY, COMPUTE_POOL, NETWORK_RULE, INTEGRATION)}
+                                              IMAGE_REPOSITORY, COMPUTE_POOL, NETWORK_RULE, INTEGRATION, SERVICE)}
 
 
 def kind(name: str) -> Kind:

@@ -16,7 +16,7 @@ from sqlglot import exp
 
 from snowport import errors
 from snowport.catalog.store import CatalogObject
-from snowport.commands import grants, image_repositories, lifecycle
+from snowport.commands import grants, image_repositories, lifecycle, services
 from snowport.commands.columns import Col, Rows, columns, like_matcher, schema_object
 from snowport.commands.context import Ctx
 from snowport.commands.kinds import TABLE
@@ -290,6 +290,8 @@ def substitute_functions(ctx: Ctx, expression: exp.Expr) -> bool:
         "SYSTEM$CANCEL_ALL_QUERIES": lambda _a: f"{len(ctx.core.queries.cancel_session(s.id))} queries canceled",
         "SYSTEM$ALLOWLIST": lambda _a: "[]",
         "SYSTEM$REGISTRY_LIST_IMAGES": lambda a: image_repositories.list_images(ctx, _string_arg(a)),
+        "SYSTEM$GET_SERVICE_STATUS": lambda a: services.get_status(ctx, *_literal_args(a, 1, 2)),
+        "SYSTEM$GET_SERVICE_LOGS": lambda a: services.get_logs(ctx, *_literal_args(a, 3, 7)),
     }
     changed = False
 
@@ -331,6 +333,21 @@ def positional_columns(expression: exp.Expr) -> None:
         for param in select.find_all(exp.Parameter):
             if param.find_ancestor(exp.Select) is select and isinstance(param.this, exp.Literal):
                 param.replace(exp.column(f"COLUMN{param.this.this}", quoted=True))
+
+
+def _literal_args(args: list[exp.Expr], least: int, most: int) -> list[Any]:
+    """Constant arguments of a system function (strings, numbers, booleans), as Python values."""
+    if not least <= len(args) <= most:
+        raise errors.invalid_value(f"expected {least} to {most} arguments, got {len(args)}")
+    values: list[Any] = []
+    for arg in args:
+        if isinstance(arg, exp.Boolean):
+            values.append(bool(arg.this))
+        elif isinstance(arg, exp.Literal):
+            values.append(arg.this if arg.is_string else int(arg.this) if arg.this.isdigit() else float(arg.this))
+        else:
+            raise errors.invalid_value(f"argument {arg.sql(dialect='snowflake')} must be a constant")
+    return values
 
 
 def _string_arg(args: list[exp.Expr]) -> str:

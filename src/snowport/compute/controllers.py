@@ -14,6 +14,7 @@ from typing import Any
 from snowport.commands import lifecycle
 from snowport.compute.pools import ComputePoolReconciler
 from snowport.compute.runner import ControllerRunner
+from snowport.compute.services import ServiceReconciler
 from snowport.config import Settings
 
 WAREHOUSES = "warehouses"
@@ -102,6 +103,7 @@ def build_runner(core: Any, settings: Settings, **runner_options: Any) -> Contro
             RegistryGcReconciler(core, settings.registry_gc_interval_seconds, settings.registry_gc_grace_seconds),
             DroppedObjectReconciler(core, settings.dropped_purge_interval_seconds),
             ComputePoolReconciler(core, settings.warehouse_tick_seconds),
+            ServiceReconciler(core, settings.service_tick_seconds),
         ],
         **runner_options,
     )

@@ -160,6 +160,18 @@ MATRIX: dict[str, Requirement] = _rows(
     ("DESCRIBE COMPUTE POOL", "COMPUTE POOL", ("MONITOR",)),
     ("SHOW NODES IN COMPUTE POOL", "COMPUTE POOL", ("USAGE",)),
     ("SHOW COMPUTE POOL INSTANCE FAMILIES", NONE, ()),
+    # ---- services (spcs-reference 13.2) ------------------------------------------------------
+    ("CREATE SERVICE", "SCHEMA", ("CREATE SERVICE",),
+     "and USAGE on the compute pool, READ on the spec's stage and image repositories, USAGE on integrations"),
+    ("ALTER SERVICE", "SERVICE", OWN, "SET / UNSET"),
+    ("ALTER SERVICE SUSPEND", "SERVICE", ("OPERATE",)),
+    ("ALTER SERVICE RESUME", "SERVICE", ("OPERATE",)),
+    ("DROP SERVICE", "SERVICE", OWN),
+    ("SHOW SERVICES", "SERVICE", ("USAGE", "MONITOR", "OPERATE"), "lists the services the role has any of these on"),
+    ("DESCRIBE SERVICE", "SERVICE", ("USAGE", "MONITOR", "OPERATE"), "the spec only for the owner"),
+    ("SHOW SERVICE CONTAINERS IN SERVICE", "SERVICE", ("MONITOR",)),
+    ("SYSTEM$GET_SERVICE_STATUS", "SERVICE", ("MONITOR",)),
+    ("SYSTEM$GET_SERVICE_LOGS", "SERVICE", ("MONITOR",)),
     # ---- network rules and integrations ------------------------------------------------------
     ("CREATE NETWORK RULE", "SCHEMA", ("CREATE NETWORK RULE",)),
     ("CREATE OR REPLACE NETWORK RULE", "NETWORK RULE", OWN, "and CREATE NETWORK RULE on the schema"),

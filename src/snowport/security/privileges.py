@@ -107,6 +107,7 @@ OBJECT_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "USER": ("MONITOR",),
     "COMPUTE POOL": ("USAGE", "MONITOR", "OPERATE", "MODIFY"),
     "INTEGRATION": ("USAGE",),
+    "SERVICE": ("USAGE", "MONITOR", "OPERATE"),
     "NETWORK RULE": (),
     "ROLE": (),
 }

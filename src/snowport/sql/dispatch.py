@@ -20,6 +20,7 @@ from snowport.commands import (
     network_rules,
     roles,
     schemas,
+    services,
     session,
     stages,
     tables,
@@ -80,6 +81,8 @@ def _create(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
         if_not_exists = p.accept("IF", "NOT", "EXISTS")
         parts = p.qualified_name(3)
         return render.outcome(image_repositories.create(ctx, parts, _props(p), or_replace, if_not_exists))
+    if p.accept("SERVICE"):
+        return _create_service(ctx, p)
     if p.accept("NETWORK", "RULE"):
         if_not_exists = p.accept("IF", "NOT", "EXISTS")
         parts = p.qualified_name(3)
@@ -144,6 +147,12 @@ def _drop(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
         parts = p.qualified_name(3)
         p.expect_end()
         return render.outcome(network_rules.drop(ctx, parts, if_exists))
+    if p.accept("SERVICE"):
+        if_exists = p.accept("IF", "EXISTS")
+        parts = p.qualified_name(3)
+        p.accept("FORCE")
+        p.expect_end()
+        return render.outcome(services.drop(ctx, parts, if_exists))
     integration = _integration_kind(p)
     if integration is not None or p.peek_upper() == "INTEGRATION":
         p.expect("INTEGRATION")
@@ -232,6 +241,18 @@ def _alter(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
                              lambda new: stages.rename_stage(ctx, parts, new, if_exists), 3)
     if p.accept("COMPUTE", "POOL"):
         return _alter_compute_pool(ctx, p)
+    if p.accept("SERVICE"):
+        if_exists = p.accept("IF", "EXISTS")
+        parts = p.qualified_name(3)
+        if p.accept("SUSPEND"):
+            p.expect_end()
+            return render.outcome(services.suspend(ctx, parts, if_exists))
+        if p.accept("RESUME"):
+            p.expect_end()
+            return render.outcome(services.resume(ctx, parts, if_exists))
+        if p.accept("SET"):
+            return render.outcome(services.set_properties(ctx, parts, p.properties(), if_exists))
+        raise errors.unsupported("ALTER SERVICE " + p.peek_upper())
     if p.accept("NETWORK", "RULE"):
         if_exists = p.accept("IF", "EXISTS")
         parts = p.qualified_name(3)
@@ -309,6 +330,49 @@ def _alter_compute_pool(ctx: Ctx, p: Parser) -> Result:
 
 def _refuse(feature: str) -> None:
     raise errors.unsupported(feature)
+
+
+def _create_service(ctx: Ctx, p: Parser) -> Result:
+    """CREATE SERVICE [IF NOT EXISTS] s IN COMPUTE POOL p FROM {SPECIFICATION[_TEMPLATE] text |
+    @stage SPECIFICATION[_TEMPLATE]_FILE = 'f'} [USING (k => v, ...)] [properties], in any order after FROM."""
+    if_not_exists = p.accept("IF", "NOT", "EXISTS")
+    parts = p.qualified_name(3)
+    p.expect("IN", "COMPUTE", "POOL")
+    pool = p.identifier()
+    before = _props(p) if p.peek_upper() != "FROM" else {}
+    p.expect("FROM")
+    source: dict[str, Any] = {}
+    if p.peek_upper() in ("SPECIFICATION", "SPECIFICATION_TEMPLATE"):
+        source["template"] = p.next().text.upper() == "SPECIFICATION_TEMPLATE"
+        source["text"] = p.string()
+    else:
+        first = p.peek()
+        while not p.at_end() and p.peek_upper() not in ("SPECIFICATION_FILE", "SPECIFICATION_TEMPLATE_FILE"):
+            last = p.next()
+        if first is None or p.at_end():
+            raise p.error()
+        source["stage"] = p.sql[first.start:last.end + 1]
+        source["template"] = p.next().text.upper() == "SPECIFICATION_TEMPLATE_FILE"
+        p.expect_punct(TokenType.EQ)
+        source["file"] = p.string()
+    values = dict(before)
+    using: dict[str, Any] = {}
+    while not p.at_end():
+        if p.accept("USING"):
+            p.expect_punct(TokenType.L_PAREN)
+            while not p.accept_punct(TokenType.R_PAREN):
+                p.accept_punct(TokenType.COMMA)
+                key = p.next().text
+                p.expect_punct(TokenType.FARROW)
+                using[key] = p.value()
+            continue
+        values.update(p.properties(stop_words=("USING",)))
+    if source.get("template") and not using:
+        raise errors.SnowflakeError(1003, "42000", errors.compilation(
+            "A specification template needs USING ( <key> => <value> [ , ... ] )."))
+    spec_source = services.SpecSource(text=source.get("text"), stage=source.get("stage"), file=source.get("file"),
+                                      template=bool(source.get("template")), using=using)
+    return render.outcome(services.create(ctx, parts, pool, spec_source, values, if_not_exists))
 
 
 def _integration_kind(p: Parser) -> str | None:
@@ -491,6 +555,19 @@ def _show(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
         like = _like(p)
         p.expect_end()
         return render.rows(compute_pools.show_instance_families(ctx, like))
+    if p.accept("SERVICE", "CONTAINERS", "IN", "SERVICE"):
+        parts = p.qualified_name(3)
+        p.expect_end()
+        return render.rows(services.show_containers(ctx, parts))
+    if p.accept("SERVICES"):
+        like = _like(p)
+        in_kind, in_parts = _in_scope(p)
+        _starts_and_limit(p)
+        p.expect_end()
+        if in_kind is None and ctx.session.database is not None:
+            in_kind, in_parts = "DATABASE", [ctx.session.database]  # default scope: the current database
+        database, schema = tables.show_scope(ctx, in_kind or "ACCOUNT", in_parts, "SHOW SERVICES")
+        return render.rows(services.show(ctx, like, database, schema))
     if p.accept("NETWORK", "RULES"):
         like = _like(p)
         in_kind, in_parts = _in_scope(p)
@@ -593,6 +670,10 @@ def _describe(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
         parts = p.qualified_name(3)
         p.expect_end()
         return render.rows(network_rules.describe(ctx, parts))
+    if p.accept("SERVICE"):
+        parts = p.qualified_name(3)
+        p.expect_end()
+        return render.rows(services.describe(ctx, parts))
     integration = _integration_kind(p)
     if integration is not None or p.peek_upper() == "INTEGRATION":
         p.expect("INTEGRATION")

@@ -1,0 +1,362 @@
+"""Services: CREATE / ALTER (SUSPEND, RESUME) / DROP / SHOW / DESCRIBE SERVICE, SHOW SERVICE CONTAINERS,
+SYSTEM$GET_SERVICE_STATUS and SYSTEM$GET_SERVICE_LOGS.
+
+The catalog keeps what the owner asked for: the spec as written (and its USING values), the pool, the
+instance counts, whether it is suspended, and each container's image pinned to its digest at CREATE, as
+Snowflake does. The service controller (compute/services.py) runs the instances on the runtime and
+writes what it observes (per-instance and per-container status) as observed state.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import posixpath
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from snowport import errors
+from snowport.catalog.store import CatalogObject, Transaction
+from snowport.commands import lifecycle, properties
+from snowport.commands import stages as stage_commands
+from snowport.commands.columns import Col, Rows, columns, created_on, like_matcher, owner_role_type, tf, ts
+from snowport.commands.compute_pools import SUSPENDED as POOL_SUSPENDED
+from snowport.commands.context import Ctx
+from snowport.commands.kinds import SERVICE, storage_key
+from snowport.commands.lifecycle import Name
+from snowport.names import display
+from snowport.spec import ImageRefError, ServiceSpec, parse_spec
+from snowport.stages.locations import parse_stage_ref
+
+RECONCILER = "services"
+PROPERTIES = ("MIN_INSTANCES", "MAX_INSTANCES", "MIN_READY_INSTANCES", "AUTO_RESUME", "AUTO_SUSPEND_SECS",
+              "QUERY_WAREHOUSE", "EXTERNAL_ACCESS_INTEGRATIONS", "LOG_LEVEL", "COMMENT")
+READ_IMAGE = ("READ", "WRITE", "SERVICE READ", "SERVICE WRITE")
+
+
+@dataclass(frozen=True)
+class SpecSource:
+    """Where CREATE SERVICE takes its spec from: inline text, or a file on a stage; a template with USING."""
+
+    text: str | None = None
+    stage: str | None = None  # `@db.schema.stage/dir` as written
+    file: str | None = None
+    template: bool = False
+    using: dict[str, Any] = field(default_factory=dict)
+
+
+def _count(key: str) -> Any:
+    def convert(value: Any) -> tuple[str, int]:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise errors.invalid_value(f"invalid value [{value}] for parameter '{key}'")
+        return key.lower(), value
+    return convert
+
+
+def _names(value: Any) -> tuple[str, list[str]]:
+    return "external_access_integrations", [str(v) for v in (value if isinstance(value, list) else [value])]
+
+
+CONVERT = {**{k: _count(k) for k in ("MIN_INSTANCES", "MAX_INSTANCES", "MIN_READY_INSTANCES", "AUTO_SUSPEND_SECS")},
+           "AUTO_RESUME": lambda v: ("auto_resume", properties.boolean(v, "AUTO_RESUME")),
+           "QUERY_WAREHOUSE": lambda v: ("query_warehouse", str(v)),
+           "EXTERNAL_ACCESS_INTEGRATIONS": _names}
+
+
+def _checked(service: CatalogObject) -> CatalogObject:
+    """spcs-reference 3.1: MIN_INSTANCES > 0, MAX ≥ MIN (default MIN), MIN_READY ≤ MIN (default MIN)."""
+    p = dict(service.props)
+    p.setdefault("min_instances", 1)
+    if p["min_instances"] < 1:
+        raise errors.invalid_value(f"invalid value [{p['min_instances']}] for parameter 'MIN_INSTANCES'")
+    p.setdefault("max_instances", p["min_instances"])
+    p.setdefault("min_ready_instances", p["min_instances"])
+    if p["max_instances"] < p["min_instances"]:
+        raise errors.invalid_value("MAX_INSTANCES must be greater than or equal to MIN_INSTANCES.")
+    if p["min_ready_instances"] > p["min_instances"]:
+        raise errors.invalid_value("MIN_READY_INSTANCES must be less than or equal to MIN_INSTANCES.")
+    return service.evolve(props=p)
+
+
+def _spec_text(ctx: Ctx, source: SpecSource) -> str:
+    if source.text is not None:
+        return source.text
+    ref = parse_stage_ref(source.stage or "")
+    stage = stage_commands.resolve(ctx, ref, "GET")  # READ on the stage holding the spec
+    path = posixpath.normpath(posixpath.join(ref.path.strip("/"), (source.file or "").lstrip("/"))).lstrip("./")
+    local = ctx.core.stages.file_path(stage.key, path)
+    if local is None or not local.exists():
+        raise errors.SnowflakeError(2003, "02000", errors.compilation(
+            f"Specification file '{source.file}' does not exist on stage '{stage.display}' or not authorized."))
+    return local.read_text()
+
+
+def _pin_images(ctx: Ctx, spec: ServiceSpec, target: Name) -> dict[str, dict[str, str]]:
+    """Each container's image resolved against Snowport's registry (READ on its repository) and pinned to
+    its digest now, as Snowflake does; an image missing from the repository stays unpinned and its
+    container waits with `Failed to pull image`."""
+    pinned: dict[str, dict[str, str]] = {}
+    for container in spec.containers:
+        try:
+            ref = container.image_ref.qualified(target.database.lower(), target.schema.lower())
+            database, schema, repo_name = ref.object_names()
+        except ImageRefError as e:
+            raise errors.invalid_value(f"Invalid image '{container.image}' in container '{container.name}': {e}") \
+                from None
+        repo = ctx.catalog.get("IMAGE REPOSITORY", repo_name, database, schema)
+        shown = display(database, schema, repo_name)
+        if repo is None or not ctx.auth.can_see(ctx.session, repo):
+            raise errors.does_not_exist("Image Repository", shown)
+        if not ctx.auth.has(ctx.session, repo, READ_IMAGE):
+            raise errors.insufficient_privileges("image repository", shown)
+        record = ctx.core.registry.resolve(storage_key(repo), ref.image.lower(), ref.reference)
+        entry = {"name": ref.name, "tag": ref.tag or "latest"}
+        if record is not None:
+            entry["digest"] = record.digest
+        pinned[container.name] = entry
+    return pinned
+
+
+def create(ctx: Ctx, parts: list[str], pool_name: str, source: SpecSource, values: dict[str, Any],
+           if_not_exists: bool = False) -> str:
+    target = lifecycle.resolve(ctx, SERVICE, parts, "CREATE SERVICE")
+
+    def build() -> CatalogObject:
+        pool = ctx.catalog.get("COMPUTE POOL", pool_name)
+        if pool is None or not ctx.auth.can_see(ctx.session, pool):
+            raise errors.does_not_exist("Compute pool", display(pool_name))
+        if not ctx.auth.has(ctx.session, pool, ("USAGE",)):
+            raise errors.insufficient_privileges("compute pool", display(pool_name))
+        if ctx.role == "ACCOUNTADMIN":
+            raise errors.SnowflakeError(
+                3001, "42501", "SQL access control error:\nServices cannot be owned by ACCOUNTADMIN; use another role.")
+        text = _spec_text(ctx, source)
+        spec = parse_spec(text, source.using if source.template else None)
+        for name in (values.get("EXTERNAL_ACCESS_INTEGRATIONS") or []):
+            integration = ctx.catalog.get("INTEGRATION", str(name))
+            if integration is None or not ctx.auth.has(ctx.session, integration, ("USAGE",)):
+                raise errors.does_not_exist("Integration", str(name))
+        service = lifecycle.new_object(ctx, SERVICE, target, props={
+            "compute_pool": pool.name, "spec_text": text, "using": source.using if source.template else None,
+            "spec_digest": hashlib.sha256(text.encode()).hexdigest(), "images": _pin_images(ctx, spec, target),
+            "suspended": False, "auto_resume": True, "created_by": ctx.session.user, "updated_on": time.time(),
+        })
+        return _checked(properties.apply(service, values, "SERVICE", PROPERTIES, CONVERT))
+
+    def start(tx: Transaction, service: CatalogObject) -> None:
+        pool = ctx.catalog.get("COMPUTE POOL", service.props["compute_pool"])
+        if pool is not None and pool.props.get("suspended") and pool.props.get("auto_resume", True):
+            # AUTO_RESUME: a service submitted to a suspended pool resumes it (USAGE is enough)
+            ctx.catalog.update(pool.with_props(suspended=False, updated_on=time.time()))
+            tx.after_commit(lambda: ctx.core.observed.set(pool.id, state="STARTING", auto_suspended=None))
+        tx.after_commit(lambda: ctx.core.observed.set(service.id, status="PENDING", instances=[]))
+        tx.after_commit(lambda: _notify(ctx, service))
+
+    return lifecycle.create(ctx, SERVICE, target, build, if_not_exists=if_not_exists, after=start)[1]
+
+
+def _notify(ctx: Ctx, service: CatalogObject) -> None:
+    if ctx.core.controllers is not None:
+        ctx.core.controllers.notify(RECONCILER, service.id)
+        ctx.core.controllers.notify("compute-pools", service.props["compute_pool"])
+
+
+def _target(ctx: Ctx, parts: list[str], command: str) -> Name:
+    return lifecycle.resolve(ctx, SERVICE, parts, command)
+
+
+def drop(ctx: Ctx, parts: list[str], if_exists: bool = False) -> str:
+    target = _target(ctx, parts, "DROP SERVICE")
+
+    def stop(tx: Transaction, service: CatalogObject) -> None:
+        tx.after_commit(lambda: _notify(ctx, service))
+
+    return lifecycle.drop(ctx, SERVICE, target, if_exists, after=stop)
+
+
+def _set_suspended(ctx: Ctx, parts: list[str], command: str, suspended: bool, if_exists: bool) -> str:
+    service = lifecycle.alter(ctx, SERVICE, _target(ctx, parts, "ALTER SERVICE"), command,
+                              lambda s: s.with_props(suspended=suspended, updated_on=time.time(),
+                                                     **({"suspended_on": time.time()} if suspended else
+                                                        {"resumed_on": time.time()})), if_exists)
+    if service is not None:
+        _notify(ctx, service)
+    return lifecycle.SUCCESS
+
+
+def suspend(ctx: Ctx, parts: list[str], if_exists: bool = False) -> str:
+    return _set_suspended(ctx, parts, "ALTER SERVICE SUSPEND", True, if_exists)
+
+
+def resume(ctx: Ctx, parts: list[str], if_exists: bool = False) -> str:
+    return _set_suspended(ctx, parts, "ALTER SERVICE RESUME", False, if_exists)
+
+
+def set_properties(ctx: Ctx, parts: list[str], values: dict[str, Any], if_exists: bool = False) -> str:
+    service = lifecycle.alter(ctx, SERVICE, _target(ctx, parts, "ALTER SERVICE"), "ALTER SERVICE",
+                              lambda s: _checked(properties.apply(s, values, "SERVICE", PROPERTIES, CONVERT)
+                                                 .with_props(updated_on=time.time())), if_exists)
+    if service is not None:
+        _notify(ctx, service)
+    return lifecycle.SUCCESS
+
+
+# ---- observed state, as SHOW and the system functions present it -------------------------------
+def status(ctx: Ctx, service: CatalogObject) -> str:
+    if service.props.get("suspended"):
+        return "SUSPENDED"
+    pool = ctx.catalog.get("COMPUTE POOL", service.props["compute_pool"])
+    if pool is not None and ctx.core.observed.value(pool.id, "state") == POOL_SUSPENDED:
+        return "PENDING"
+    return ctx.core.observed.value(service.id, "status", "PENDING")
+
+
+def containers(ctx: Ctx, service: CatalogObject) -> list[dict[str, Any]]:
+    """One entry per container per instance, as the controller last saw them."""
+    return list(ctx.core.observed.value(service.id, "containers", []))
+
+
+@dataclass(frozen=True)
+class ServiceRow:
+    service: CatalogObject
+    status: str
+    current: int
+    show_spec: bool = False
+
+
+def _s(key: str, default: Any = None) -> Any:
+    return lambda r: r.service.props.get(key, default)
+
+
+def dns_name(service: CatalogObject) -> str:
+    schema_hash = hashlib.sha256(f"{service.database}.{service.schema}".encode()).hexdigest()[:4]
+    return f"{service.name.lower().replace('_', '-')}.{schema_hash}.svc.spcs.internal"
+
+
+_LEAD = (
+    Col("name", value=lambda r: r.service.name),
+    Col("status", value=lambda r: r.status),
+    Col("database_name", value=lambda r: r.service.database),
+    Col("schema_name", value=lambda r: r.service.schema),
+    Col("owner", value=lambda r: r.service.owner),
+    Col("compute_pool", value=_s("compute_pool")),
+)
+_TAIL = (
+    Col("dns_name", value=lambda r: dns_name(r.service)),
+    Col("current_instances", "fixed", lambda r: r.current),
+    Col("target_instances", "fixed", lambda r: 0 if r.service.props.get("suspended") else
+        r.service.props.get("min_instances", 1)),
+    Col("min_ready_instances", "fixed", _s("min_ready_instances", 1)),
+    Col("min_instances", "fixed", _s("min_instances", 1)),
+    Col("max_instances", "fixed", _s("max_instances", 1)),
+    Col("auto_resume", value=lambda r: tf(r.service.props.get("auto_resume", True))),
+    Col("external_access_integrations",
+        value=lambda r: ("[" + ",".join(r.service.props["external_access_integrations"]) + "]")
+        if r.service.props.get("external_access_integrations") else None),
+    created_on(lambda r: r.service),
+    Col("updated_on", "timestamp_ltz", lambda r: ts(r.service.props.get("updated_on"))),
+    Col("resumed_on", "timestamp_ltz", lambda r: ts(r.service.props.get("resumed_on"))),
+    Col("suspended_on", "timestamp_ltz", lambda r: ts(r.service.props.get("suspended_on"))),
+    Col("auto_suspend_secs", "fixed", _s("auto_suspend_secs", 0)),
+    Col("comment", value=lambda r: r.service.comment),
+    Col("owner_role_type", value=lambda r: owner_role_type(r.service)),
+    Col("query_warehouse", value=_s("query_warehouse")),
+    Col("is_job", value=lambda r: "false"),
+    Col("is_async_job", value=lambda r: "false"),
+    Col("spec_digest", value=_s("spec_digest")),
+    Col("is_upgrading", value=lambda r: "false"),
+    Col("managing_object_domain", value=lambda r: None),
+    Col("managing_object_name", value=lambda r: None),
+)
+SHOW_COLUMNS = columns(*_LEAD, *_TAIL)
+DESCRIBE_COLUMNS = columns(*_LEAD, Col("spec", value=lambda r: r.service.props.get("spec_text") if r.show_spec
+                                       else None), *_TAIL)
+
+
+def _row(ctx: Ctx, service: CatalogObject, show_spec: bool = False) -> ServiceRow:
+    ready = {c["instanceId"] for c in containers(ctx, service) if c.get("status") in ("READY", "PENDING", "FAILED")}
+    return ServiceRow(service, status(ctx, service), len(ready), show_spec)
+
+
+def show(ctx: Ctx, like: str | None, database: str | None, schema: str | None) -> Rows:
+    match = like_matcher(like)
+    items = [_row(ctx, s) for s in ctx.catalog.list("SERVICE", database, schema)
+             if match(s.name) and ctx.auth.allows(ctx.session, "SHOW SERVICES", s)]
+    return Rows(SHOW_COLUMNS, items)
+
+
+def _visible(ctx: Ctx, parts: list[str], command: str) -> CatalogObject:
+    target = _target(ctx, parts, command)
+    service = lifecycle.existing(ctx, SERVICE, target)
+    ctx.require(command, service, target.shown)
+    return service
+
+
+def describe(ctx: Ctx, parts: list[str]) -> Rows:
+    service = _visible(ctx, parts, "DESCRIBE SERVICE")
+    return Rows(DESCRIBE_COLUMNS, [_row(ctx, service, ctx.auth.owns(ctx.session, service))], describe=True)
+
+
+CONTAINER_COLUMNS = columns(
+    Col("database_name", value=lambda c: c["database"]), Col("schema_name", value=lambda c: c["schema"]),
+    Col("service_name", value=lambda c: c["serviceName"]), Col("service_status", value=lambda c: c["serviceStatus"]),
+    Col("instance_id", value=lambda c: c.get("instanceId")),
+    Col("instance_status", value=lambda c: c.get("instanceStatus")),
+    Col("container_name", value=lambda c: c.get("containerName")), Col("status", value=lambda c: c.get("status")),
+    Col("message", value=lambda c: c.get("message")), Col("image_name", value=lambda c: c.get("image")),
+    Col("image_digest", value=lambda c: c.get("imageDigest")),
+    Col("restart_count", "fixed", lambda c: c.get("restartCount")),
+    Col("start_time", value=lambda c: c.get("startTime")),
+    Col("last_exit_code", "fixed", lambda c: c.get("lastExitCode")),
+    Col("last_restart_time", value=lambda c: c.get("lastRestartTime")),
+)
+
+
+def show_containers(ctx: Ctx, parts: list[str]) -> Rows:
+    service = _visible(ctx, parts, "SHOW SERVICE CONTAINERS IN SERVICE")
+    state = status(ctx, service)
+    base = {"database": service.database, "schema": service.schema, "serviceName": service.name,
+            "serviceStatus": state}
+    found = containers(ctx, service) if state != "SUSPENDED" else []
+    return Rows(CONTAINER_COLUMNS, [{**base, **c} for c in found] or [base])
+
+
+def get_status(ctx: Ctx, name: str, timeout_seconds: float = 0) -> str:
+    """SYSTEM$GET_SERVICE_STATUS: a JSON array, one object per container per instance."""
+    parts = [p for p in name.split(".") if p]
+    from snowport.names import normalize
+
+    service = _visible(ctx, [normalize(p) for p in parts], "SYSTEM$GET_SERVICE_STATUS")
+    deadline = time.time() + max(0.0, float(timeout_seconds))
+    while True:
+        found = containers(ctx, service)
+        steady = found and all(c.get("status") in ("READY", "FAILED", "DONE") for c in found)
+        if steady or time.time() >= deadline:
+            break
+        time.sleep(0.2)
+    keys = ("status", "message", "containerName", "instanceId", "serviceName", "image", "restartCount", "startTime")
+    return json.dumps([{k: c.get(k) if k != "serviceName" else service.name for k in keys} for c in found],
+                      separators=(",", ":"))
+
+
+def get_logs(ctx: Ctx, name: str, instance: Any, container: str, lines: int | None = None,
+             previous: bool = False, since: str | None = None, timestamps: bool = False) -> str:
+    """SYSTEM$GET_SERVICE_LOGS (5 arguments, or the snow CLI's 7): the container's recent output."""
+    from snowport.names import normalize
+
+    service = _visible(ctx, [normalize(p) for p in name.split(".") if p], "SYSTEM$GET_SERVICE_LOGS")
+    known = {(str(c.get("instanceId")), c.get("containerName")): c for c in containers(ctx, service)}
+    entry = known.get((str(instance), container))
+    if entry is None:
+        raise errors.invalid_value(f"Container '{container}' of instance {instance} not found in service "
+                                   f"{service.name}.")
+    if entry.get("status") == "PENDING" and not entry.get("startTime"):
+        raise errors.SnowflakeError(
+            2143, "22000", f"Container Status: PENDING, the container of service {service.name} has not started.")
+    after = datetime.fromisoformat(since.replace("Z", "+00:00")) if since else None
+    log_lines = ctx.core.runtime.logs(entry["podId"], container, since=after, tail=lines, previous=previous)
+    rendered = [line.render() if timestamps else line.text for line in log_lines]
+    text = "\n".join(rendered)
+    return text[-100_000:]

@@ -1,0 +1,161 @@
+"""The service controller: runs each service's instances as pods on the runtime and reports what it sees.
+
+Level-triggered: for every service (and every pod the runtime holds with a service label) it computes
+how many instances should run (MIN_INSTANCES, or none while the service or its pool is suspended, or
+once the service is dropped), creates the missing pods, deletes the extra ones, restarts containers
+that were killed behind its back, and writes per-container status as observed state. Pods carry labels,
+so a restarted Snowport adopts the running containers instead of creating them again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Hashable
+from typing import Any
+
+from snowport.commands.compute_pools import SUSPENDED as POOL_SUSPENDED
+from snowport.commands.services import RECONCILER
+from snowport.runtime import (
+    ContainerSpec,
+    PodSpec,
+    ReadinessProbe,
+    RegistryAuth,
+    Resources,
+    RestartPolicy,
+    RuntimeUnavailable,
+)
+from snowport.spec import parse_spec
+
+log = logging.getLogger("snowport.compute.services")
+SERVICE_LABEL = "snowport.service"
+INSTANCE_LABEL = "snowport.instance"
+NETWORK = "snowport-services"
+
+
+def pod_id(service_id: int, instance: int) -> str:
+    return f"svc-{service_id}-{instance}"
+
+
+class ServiceReconciler:
+    name = RECONCILER
+
+    def __init__(self, core: Any, interval: float) -> None:
+        self.core = core
+        self.interval = interval
+
+    def keys(self) -> list[Hashable]:
+        ids = {s.id for s in self.core.catalog.list("SERVICE")}
+        try:
+            ids |= {int(p.labels[SERVICE_LABEL]) for p in self.core.runtime.list_pods()
+                    if p.labels.get(SERVICE_LABEL, "").isdigit()}
+        except RuntimeUnavailable:
+            pass  # the engine is down: keep reporting catalog services (their status says so)
+        return sorted(ids)
+
+    def _wanted(self, service: Any) -> int:
+        if service is None or service.props.get("suspended"):
+            return 0
+        pool = self.core.catalog.get("COMPUTE POOL", service.props["compute_pool"])
+        if pool is None or self.core.observed.value(pool.id, "state") == POOL_SUSPENDED:
+            return 0
+        return int(service.props.get("min_instances", 1))
+
+    def reconcile(self, key: Hashable) -> None:
+        service_id = int(key)  # type: ignore[arg-type]
+        service = self.core.catalog.by_id(service_id)
+        if service is not None and service.kind != "SERVICE":
+            service = None
+        runtime = self.core.runtime
+        try:
+            pods = {p.pod_id: p for p in runtime.list_pods({SERVICE_LABEL: str(service_id)})}
+        except RuntimeUnavailable:
+            if service is not None:
+                self.core.observed.set(service.id, status="PENDING", engine_error="The container engine is not "
+                                       "reachable; instances start once it is back.")
+            raise
+        wanted = self._wanted(service)
+        for pid, pod in pods.items():
+            instance = int(pod.labels.get(INSTANCE_LABEL, "-1"))
+            if instance >= wanted or (service is not None and pod.spec_digest != self._spec(service, instance)
+                                      .digest()):
+                runtime.delete_pod(pid)
+        if service is None:
+            return
+        runtime.ensure_network(NETWORK)
+        for instance in range(wanted):
+            spec = self._spec(service, instance)
+            current = pods.get(spec.pod_id)
+            if current is None or current.spec_digest != spec.digest():
+                runtime.create_pod(spec, self._pull_auth(service))
+            else:
+                for container in current.containers:
+                    if container.needs_restart:  # killed behind our back: Docker does not restart it
+                        runtime.restart_container(spec, container.name, self._pull_auth(service))
+        self._observe(service, wanted)
+
+    # ---- building pods from the spec ----------------------------------------------------------
+    def _spec(self, service: Any, instance: int) -> PodSpec:
+        spec = parse_spec(service.props["spec_text"], service.props.get("using"))
+        settings = self.core.settings
+        base_env = {
+            "SNOWFLAKE_ACCOUNT": self.core.account_name, "SNOWFLAKE_HOST": settings.host,
+            "SNOWFLAKE_PORT": str(settings.port), "SNOWFLAKE_DATABASE": service.database,
+            "SNOWFLAKE_SCHEMA": service.schema, "SNOWFLAKE_SERVICE_NAME": service.name,
+            "SNOWFLAKE_SERVICE_INSTANCE_ID": str(instance),
+        }
+        if service.props.get("query_warehouse"):
+            base_env["SNOWFLAKE_WAREHOUSE"] = service.props["query_warehouse"]
+        registry = f"127.0.0.1:{settings.port}"
+        containers = []
+        for c in spec.containers:
+            pinned = service.props["images"].get(c.name, {})
+            image = f"{registry}/{pinned['name']}@{pinned['digest']}" if pinned.get("digest") else \
+                f"{registry}/{pinned.get('name', c.image)}:{pinned.get('tag', 'latest')}"
+            limits = c.resources.limits if c.resources else None
+            resources = Resources(cpu_millis=limits.cpu_millis if limits else None,
+                                  memory_bytes=limits.memory_bytes if limits else None)
+            probe = c.readiness_probe
+            containers.append(ContainerSpec(
+                name=c.name, image=image, command=tuple(c.command) if c.command else None,
+                args=tuple(c.args) if c.args else None, env=c.environment(base_env), resources=resources,
+                readiness=ReadinessProbe(port=probe.port, path=probe.path or "/") if probe else None))
+        return PodSpec(pod_id=pod_id(service.id, instance), containers=tuple(containers),
+                       labels={SERVICE_LABEL: str(service.id), INSTANCE_LABEL: str(instance)},
+                       restart_policy=RestartPolicy.ALWAYS, network=NETWORK, grace_seconds=10.0)
+
+    def _pull_auth(self, service: Any) -> RegistryAuth | None:
+        """The service owner's own right to pull: a short session of its creator with the owner role."""
+        user = service.props.get("created_by")
+        if not user or self.core.catalog.get("USER", user) is None:
+            return None
+        session = self.core.sessions.open(user, service.owner)
+        return RegistryAuth(username="0sessiontoken", password=session.token)
+
+    # ---- observed state -----------------------------------------------------------------------
+    def _observe(self, service: Any, wanted: int) -> None:
+        found = []
+        ready_instances = 0
+        failed = False
+        for instance in range(wanted):
+            try:
+                pod = self.core.runtime.pod_status(pod_id(service.id, instance))
+            except Exception:  # noqa: BLE001 - a pod being created or removed right now
+                continue
+            instance_ready = all(c.state == "READY" for c in pod.containers) and bool(pod.containers)
+            ready_instances += instance_ready
+            for c in pod.containers:
+                failed = failed or c.state == "FAILED"
+                pinned = service.props["images"].get(c.name, {})
+                found.append({
+                    "instanceId": str(instance), "instanceStatus": str(pod.state), "containerName": c.name,
+                    "status": str(c.state), "message": c.message, "podId": pod.pod_id,
+                    "image": f"{self.core.settings.host}:{self.core.settings.port}/{pinned.get('name', '')}:"
+                             f"{pinned.get('tag', 'latest')}",
+                    "imageDigest": pinned.get("digest") or c.image_digest,
+                    "restartCount": c.restart_count, "lastExitCode": c.last_exit_code,
+                    "startTime": c.started_at.strftime("%Y-%m-%dT%H:%M:%SZ") if c.started_at else None,
+                })
+        min_ready = int(service.props.get("min_ready_instances", 1))
+        state = "SUSPENDED" if service.props.get("suspended") else "RUNNING" if wanted and \
+            ready_instances >= min_ready else "FAILED" if failed else "PENDING"
+        self.core.observed.set(service.id, status=state, containers=found, engine_error=None)

@@ -1,0 +1,162 @@
+"""Services on the Docker engine, end to end: an image pushed with the docker CLI, CREATE SERVICE from an
+inline spec and from a staged spec file, status and logs through the system functions, suspend, resume
+and drop, all through the real connector."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+
+import pytest
+from registry_helpers import build_app_image, docker, ensure_base_image, ensure_engine, remove_test_images
+from snowflake.connector.errors import ProgrammingError
+
+from conftest import ADMIN_PASSWORD, start_server
+
+SPEC = """
+spec:
+  containers:
+  - name: main
+    image: /svc_db/public/svc_repo/app:1
+    command: ["sh", "-c", "echo hello from the service $SNOWFLAKE_SERVICE_NAME; sleep 3600"]
+    env:
+      GREETING: 42
+"""
+
+
+@pytest.fixture(scope="module")
+def svc(tmp_path_factory):
+    ensure_engine()
+    ensure_base_image()
+    server = start_server(tmp_path_factory.mktemp("services") / "data", SNOWPORT_SERVICE_TICK_SECONDS="0.5",
+                          SNOWPORT_WAREHOUSE_TICK_SECONDS="0.2")
+    yield server
+    server.stop()
+    for cid in _containers_of_services():
+        subprocess.run(["docker", "rm", "-f", cid], capture_output=True)
+    remove_test_images()
+
+
+@pytest.fixture(scope="module")
+def cur(svc, tmp_path_factory):
+    conn = svc.connect()
+    cursor = conn.cursor()
+    for sql in ("CREATE ROLE SVC_ROLE", "GRANT CREATE DATABASE ON ACCOUNT TO ROLE SVC_ROLE",
+                "GRANT CREATE COMPUTE POOL ON ACCOUNT TO ROLE SVC_ROLE", "GRANT ROLE SVC_ROLE TO USER ADMIN",
+                "USE ROLE SVC_ROLE", "CREATE DATABASE SVC_DB", "CREATE IMAGE REPOSITORY SVC_DB.PUBLIC.SVC_REPO",
+                "CREATE STAGE SVC_DB.PUBLIC.SPECS",
+                "CREATE COMPUTE POOL SVC_POOL MIN_NODES = 1 MAX_NODES = 1 INSTANCE_FAMILY = CPU_X64_XS"):
+        cursor.execute(sql)
+    config = tmp_path_factory.mktemp("docker-config")
+    work = tmp_path_factory.mktemp("image")
+    login = docker("login", f"127.0.0.1:{svc.port}", "-u", "admin", "--password-stdin", config=config,
+                   input=ADMIN_PASSWORD, check=False)
+    assert login.returncode == 0, login.stderr
+    tag = f"127.0.0.1:{svc.port}/svc_db/public/svc_repo/app:1"
+    build_app_image(work, tag, config)
+    docker("push", tag, config=config)
+    yield cursor
+    conn.close()
+
+
+def _containers_of_services() -> list[str]:
+    out = subprocess.run(["docker", "ps", "-aq", "--filter", "label=snowport.service"], capture_output=True,
+                         text=True).stdout
+    return out.split()
+
+
+def _status(cur, name: str) -> str:
+    return cur.execute(f"SHOW SERVICES LIKE '{name}'").fetchone()[1]
+
+
+def _wait(cur, name: str, status: str, timeout: float = 60) -> None:
+    deadline = time.time() + timeout
+    while _status(cur, name) != status:
+        assert time.time() < deadline, (name, _status(cur, name), cur.execute(
+            f"SHOW SERVICE CONTAINERS IN SERVICE {name}").fetchall())
+        time.sleep(0.3)
+
+
+def test_service_runs_reports_and_stops(cur):
+    created = cur.execute(f"CREATE SERVICE SVC_DB.PUBLIC.ECHO IN COMPUTE POOL SVC_POOL FROM SPECIFICATION $${SPEC}$$ "
+                          "MIN_INSTANCES = 1 COMMENT = 'first'").fetchall()
+    assert created == [("Service ECHO successfully created.",)]
+    cur.execute("USE SCHEMA SVC_DB.PUBLIC")
+    _wait(cur, "ECHO", "RUNNING")
+    values = cur.execute("SHOW SERVICES LIKE 'ECHO'").fetchone()
+    row = dict(zip([d[0] for d in cur.description], values, strict=True))
+    assert (row["compute_pool"], row["current_instances"], row["target_instances"], row["comment"]) == (
+        "SVC_POOL", 1, 1, "first")
+    assert row["dns_name"].startswith("echo.") and row["dns_name"].endswith(".svc.spcs.internal")
+    status = json.loads(cur.execute("SELECT SYSTEM$GET_SERVICE_STATUS('ECHO')").fetchone()[0])
+    assert [(s["status"], s["containerName"], s["instanceId"], s["serviceName"]) for s in status] == [
+        ("READY", "main", "0", "ECHO")]
+    deadline = time.time() + 20
+    while "hello from the service ECHO" not in (logs := cur.execute(
+            "SELECT SYSTEM$GET_SERVICE_LOGS('ECHO', 0, 'main')").fetchone()[0]):
+        assert time.time() < deadline, logs
+        time.sleep(0.3)
+    containers = cur.execute("SHOW SERVICE CONTAINERS IN SERVICE ECHO").fetchall()
+    assert [(c[4], c[6], c[7]) for c in containers] == [("0", "main", "READY")]
+    assert containers[0][10].startswith("sha256:")  # pinned at CREATE
+    values = cur.execute("DESCRIBE SERVICE ECHO").fetchone()
+    described = dict(zip([d[0] for d in cur.description], values, strict=True))
+    assert "hello from the service" in described["spec"]
+    env = subprocess.run(["docker", "inspect", "-f", "{{json .Config.Env}}", _containers_of_services()[0]],
+                         capture_output=True, text=True).stdout
+
+    assert _containers_of_services(), "the service's pod runs on the engine"
+    cur.execute("ALTER SERVICE ECHO SUSPEND")
+    _wait(cur, "ECHO", "SUSPENDED")
+    deadline = time.time() + 30
+    while _containers_of_services():
+        assert time.time() < deadline, "a suspended service keeps no container"
+        time.sleep(0.3)
+    cur.execute("ALTER SERVICE ECHO RESUME")
+    _wait(cur, "ECHO", "RUNNING")
+    assert cur.execute("DROP SERVICE ECHO").fetchall() == [("ECHO successfully dropped.",)]
+    deadline = time.time() + 30
+    while _containers_of_services():
+        assert time.time() < deadline, "DROP leaves no container behind"
+        time.sleep(0.3)
+    assert "SNOWFLAKE_SERVICE_NAME=ECHO" in env and "GREETING=42" in env
+
+
+def test_service_from_a_staged_spec_file(cur, tmp_path):
+    spec_file = tmp_path / "echo.yaml"
+    spec_file.write_text(SPEC)
+    cur.execute(f"PUT file://{spec_file} @SVC_DB.PUBLIC.SPECS AUTO_COMPRESS=FALSE OVERWRITE=TRUE")
+    cur.execute("CREATE SERVICE SVC_DB.PUBLIC.FROM_STAGE IN COMPUTE POOL SVC_POOL "
+                "FROM @SVC_DB.PUBLIC.SPECS SPECIFICATION_FILE='echo.yaml'")
+    _wait(cur, "FROM_STAGE", "RUNNING")
+    cur.execute("DROP SERVICE SVC_DB.PUBLIC.FROM_STAGE")
+
+
+@pytest.mark.parametrize(("spec", "errno", "text"), [
+    ("spec:\n  containers:\n  - name: main\n    image: /svc_db/public/svc_repo/app:1\n    bogus: 1\n", 2025,
+     "spec.containers[0].bogus"),
+    ("spec:\n  containers:\n  - name: main\n    image: /svc_db/public/no_repo/app:1\n", 2003,
+     "Image Repository 'SVC_DB.PUBLIC.NO_REPO' does not exist or not authorized."),
+])
+def test_invalid_services_are_refused_and_leave_nothing(cur, spec, errno, text):
+    with pytest.raises(ProgrammingError) as info:
+        cur.execute(f"CREATE SERVICE SVC_DB.PUBLIC.BROKEN IN COMPUTE POOL SVC_POOL FROM SPECIFICATION $${spec}$$")
+    assert info.value.errno == errno
+    assert text in info.value.msg
+    assert cur.execute("SHOW SERVICES LIKE 'BROKEN' IN ACCOUNT").fetchall() == []
+
+
+def test_a_missing_image_leaves_the_container_pending(cur):
+    spec = SPEC.replace("app:1", "app:no-such-tag")
+    cur.execute(f"CREATE SERVICE SVC_DB.PUBLIC.NO_IMAGE IN COMPUTE POOL SVC_POOL FROM SPECIFICATION $${spec}$$")
+    deadline = time.time() + 40
+    while True:
+        rows = cur.execute("SHOW SERVICE CONTAINERS IN SERVICE SVC_DB.PUBLIC.NO_IMAGE").fetchall()
+        if rows and rows[0][8] == "Failed to pull image":
+            break
+        assert time.time() < deadline, rows
+        time.sleep(0.5)
+    assert rows[0][7] == "PENDING"
+    assert _status(cur, "NO_IMAGE") == "PENDING"
+    cur.execute("DROP SERVICE SVC_DB.PUBLIC.NO_IMAGE")
