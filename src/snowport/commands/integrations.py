@@ -54,13 +54,16 @@ SECURITY_CONVERT = {"TYPE": _security_type, "ENABLED": _enabled,
                     "OAUTH_CLIENT": lambda v: ("oauth_client", str(v).upper())}
 
 
-def _checked_eai(ctx: Ctx, integration: CatalogObject) -> CatalogObject:
-    """Every rule an external access integration allows must exist (and be an EGRESS rule)."""
+def _checked_eai(ctx: Ctx, integration: CatalogObject, rules_named: bool = True) -> CatalogObject:
+    """Every rule an external access integration allows must exist (and be an EGRESS rule), checked when
+    the statement names them."""
     p = integration.props
     if p.get("enabled") is None:
         raise errors.SnowflakeError(1003, "42000", errors.compilation("Missing option(s): [ENABLED]"))
     if not p.get("allowed_network_rules"):
         raise errors.SnowflakeError(1003, "42000", errors.compilation("Missing option(s): [ALLOWED_NETWORK_RULES]"))
+    if not rules_named:
+        return integration
     rules = network_rules.resolve_all(ctx, p["allowed_network_rules"])
     for rule in rules:
         if rule.props.get("mode") != "EGRESS":
@@ -118,7 +121,8 @@ def set_properties(ctx: Ctx, name: str, values: dict[str, Any], kind: str | None
         _typed(kind)(integration)
         if integration.props.get("type") == EXTERNAL_ACCESS:
             return _checked_eai(ctx, properties.apply(integration, values, "EXTERNAL ACCESS INTEGRATION",
-                                                      EAI_PROPERTIES, EAI_CONVERT))
+                                                      EAI_PROPERTIES, EAI_CONVERT),
+                                rules_named="ALLOWED_NETWORK_RULES" in values)
         return _checked_security(properties.apply(integration, values, "SECURITY INTEGRATION",
                                                   SECURITY_PROPERTIES, SECURITY_CONVERT))
 

@@ -252,7 +252,7 @@ class Parser:
             n = self.next()
             return -int(n.text) if n.text.isdigit() else -float(n.text)
         if t.token_type == TokenType.IDENTIFIER:
-            return t.text
+            return self._dotted(t.text)
         if t.token_type in _PUNCT:
             raise self.error(t)
         up = t.text.upper()
@@ -262,7 +262,16 @@ class Parser:
             return False
         if up == "NULL":
             return None
-        return up
+        return self._dotted(up)
+
+    def _dotted(self, first: str) -> str:
+        """An identifier value, with the rest of a qualified name (`db.schema.rule`) when one follows."""
+        parts = [first]
+        while self.peek() is not None and self.peek().token_type == TokenType.DOT:
+            self.i += 1
+            nxt = self.next()
+            parts.append(nxt.text if nxt.token_type == TokenType.IDENTIFIER else nxt.text.upper())
+        return ".".join(parts)
 
     def properties(self, stop_words: tuple[str, ...] = ()) -> dict[str, Any]:
         """`KEY = value` pairs (commas optional) until the end or a stop word."""
