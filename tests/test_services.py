@@ -160,3 +160,50 @@ def test_a_missing_image_leaves_the_container_pending(cur):
     assert rows[0][7] == "PENDING"
     assert _status(cur, "NO_IMAGE") == "PENDING"
     cur.execute("DROP SERVICE SVC_DB.PUBLIC.NO_IMAGE")
+
+
+def test_killed_containers_come_back_and_a_restarted_server_adopts_its_pods(svc, cur):
+    cur.execute(f"CREATE SERVICE SVC_DB.PUBLIC.HARDY IN COMPUTE POOL SVC_POOL FROM SPECIFICATION $${SPEC}$$")
+    _wait(cur, "HARDY", "RUNNING")
+    app = [c for c in _containers_of_services() if _label(c, "snowport.service")]
+
+    def app_container() -> str:
+        out = subprocess.run(["docker", "ps", "-q", "--filter", "label=snowport.service", "--filter",
+                              "name=-main"], capture_output=True, text=True).stdout.split()
+        assert len(out) == 1, out
+        return out[0]
+
+    before = app_container()
+    subprocess.run(["docker", "kill", before], check=True, capture_output=True)
+    deadline = time.time() + 60
+    while True:
+        rows = cur.execute("SHOW SERVICE CONTAINERS IN SERVICE SVC_DB.PUBLIC.HARDY").fetchall()
+        if rows and rows[0][7] == "READY" and (rows[0][11] or 0) >= 1:
+            break
+        assert time.time() < deadline, rows
+        time.sleep(0.3)
+    assert app, "the pod's containers carry the service label"
+
+    # kill -9 of Snowport itself: the restarted server adopts the running pod (no new container)
+    running = app_container()
+    svc.proc.kill()
+    svc.proc.wait()
+    restarted = start_server(svc.data_dir, port=svc.port, SNOWPORT_SERVICE_TICK_SECONDS="0.5")
+    try:
+        again = restarted.connect().cursor()
+        again.execute("USE ROLE SVC_ROLE")
+        time.sleep(3)
+        assert _status(again, "HARDY") == "RUNNING"
+        assert app_container() == running
+        again.execute("DROP SERVICE SVC_DB.PUBLIC.HARDY")
+    finally:
+        restarted.stop()
+    deadline = time.time() + 30
+    while _containers_of_services():
+        assert time.time() < deadline, "DROP after the restart removes the adopted pod"
+        time.sleep(0.3)
+
+
+def _label(container: str, label: str) -> str:
+    return subprocess.run(["docker", "inspect", "-f", f'{{{{index .Config.Labels "{label}"}}}}', container],
+                          capture_output=True, text=True).stdout.strip()
