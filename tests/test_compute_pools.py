@@ -6,8 +6,9 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import start_server
 from snowflake.connector.errors import ProgrammingError
+
+from conftest import start_server
 
 SHOW_COLUMNS = ["name", "state", "min_nodes", "max_nodes", "instance_family", "num_services", "num_jobs",
                 "auto_suspend_secs", "auto_resume", "active_nodes", "idle_nodes", "target_nodes", "created_on",

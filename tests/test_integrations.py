@@ -4,8 +4,9 @@ tutorial's setup SQL verbatim, SHOW/DESCRIBE, validation, privileges, all or not
 from __future__ import annotations
 
 import pytest
-from conftest import start_server
 from snowflake.connector.errors import ProgrammingError
+
+from conftest import start_server
 
 TUTORIAL_SETUP = """
 USE ROLE ACCOUNTADMIN;

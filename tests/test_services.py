@@ -162,14 +162,47 @@ def test_a_missing_image_leaves_the_container_pending(cur):
     cur.execute("DROP SERVICE SVC_DB.PUBLIC.NO_IMAGE")
 
 
+CONNECT_BACK_SPEC = """
+spec:
+  containers:
+  - name: main
+    image: /svc_db/public/svc_repo/app:1
+    command: ["sh", "-c", "echo token=$(cat /snowflake/session/token); wget -q -O- http://$SNOWFLAKE_HOST:$SNOWFLAKE_PORT/v2/ 2>&1 | head -c 300; echo; sleep 3600"]
+"""
+
+
+def test_a_container_reaches_snowport_with_its_session_token(svc, cur):
+    """The token file and SNOWFLAKE_HOST/PORT lead back to Snowport, and the token opens a session
+    with the service's owner role (what the tutorial's notebook code does with the connector)."""
+    cur.execute("CREATE SERVICE SVC_DB.PUBLIC.CALLER IN COMPUTE POOL SVC_POOL FROM SPECIFICATION "
+                f"$${CONNECT_BACK_SPEC}$$")
+    _wait(cur, "CALLER", "RUNNING")
+    deadline = time.time() + 30
+    while True:
+        logs = cur.execute("SELECT SYSTEM$GET_SERVICE_LOGS('SVC_DB.PUBLIC.CALLER', 0, 'main')").fetchone()[0]
+        if "token=" in logs and ("401" in logs or "UNAUTHORIZED" in logs):
+            break
+        assert time.time() < deadline, logs
+        time.sleep(0.5)
+    token = logs.split("token=", 1)[1].split()[0]
+    conn = svc.connect(user="admin", password=None, authenticator="oauth", token=token)
+    assert conn.cursor().execute("SELECT CURRENT_ROLE()").fetchone() == ("SVC_ROLE",)
+    conn.close()
+    cur.execute("DROP SERVICE SVC_DB.PUBLIC.CALLER")
+
+
 def test_killed_containers_come_back_and_a_restarted_server_adopts_its_pods(svc, cur):
+    deadline = time.time() + 30
+    while _containers_of_services():  # earlier tests' services are being removed
+        assert time.time() < deadline, _containers_of_services()
+        time.sleep(0.3)
     cur.execute(f"CREATE SERVICE SVC_DB.PUBLIC.HARDY IN COMPUTE POOL SVC_POOL FROM SPECIFICATION $${SPEC}$$")
     _wait(cur, "HARDY", "RUNNING")
     app = [c for c in _containers_of_services() if _label(c, "snowport.service")]
 
     def app_container() -> str:
         out = subprocess.run(["docker", "ps", "-q", "--filter", "label=snowport.service", "--filter",
-                              "name=-main"], capture_output=True, text=True).stdout.split()
+                              "name=-main$"], capture_output=True, text=True).stdout.split()
         assert len(out) == 1, out
         return out[0]
 
@@ -207,3 +240,4 @@ def test_killed_containers_come_back_and_a_restarted_server_adopts_its_pods(svc,
 def _label(container: str, label: str) -> str:
     return subprocess.run(["docker", "inspect", "-f", f'{{{{index .Config.Labels "{label}"}}}}', container],
                           capture_output=True, text=True).stdout.strip()
+

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 from pathlib import Path
 from typing import Annotated
 
@@ -41,8 +42,46 @@ def up(
         console.print(f"Generated password for user {core.settings.admin_user.upper()}: "
                       f"{core.generated_password}  (shown once; set SNOWPORT_ADMIN_PASSWORD to choose your own)")
     _print_connection_help(settings)
-    uvicorn.run(application, host=settings.host, port=settings.port, log_level=log_level,
-                timeout_graceful_shutdown=5)
+    config = uvicorn.Config(application, host=settings.host, port=settings.port, log_level=log_level,
+                            timeout_graceful_shutdown=5)
+    sockets = [_listen(settings.host, settings.port)]
+    gateway = _container_gateway(core)
+    if gateway is not None and settings.host not in ("0.0.0.0", gateway):
+        try:
+            sockets.append(_listen(gateway, settings.port))
+            core.container_host = gateway
+            console.print(f"Containers reach Snowport at http://{gateway}:{settings.port}")
+        except OSError as e:
+            console.print(f"Containers cannot reach Snowport at {gateway}:{settings.port} ({e})")
+    elif settings.host == "0.0.0.0" and gateway is not None:
+        core.container_host = gateway
+    try:
+        uvicorn.Server(config).run(sockets=sockets)
+    except KeyboardInterrupt:
+        pass  # uvicorn re-raises Ctrl-C after its clean shutdown; the shutdown is what matters
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _container_gateway(core: Snowport) -> str | None:
+    """The address service containers reach the host at (their network's gateway), if an engine answers."""
+    from snowport.compute.services import NETWORK
+    from snowport.runtime import EngineError
+
+    try:
+        if not core.runtime.ping():
+            return None
+        core.runtime.ensure_network(NETWORK)
+        return core.runtime.network_gateway(NETWORK)
+    except EngineError:
+        return None
 
 
 def _print_connection_help(settings: Settings) -> None:

@@ -109,6 +109,8 @@ class Snowport:
         self.warehouses = Warehouses(self.catalog, self.observed)
         self.controllers: Any = None  # the controller runner, set by server.py once it starts
         self._runtime: Any = None
+        # where service containers reach this server (their network's gateway), set by `snowport up`
+        self.container_host: str | None = None
         self.generated_password: str | None = None
         # HMAC(key, password hash + password) of recently verified logins; the key never leaves memory.
         self._credential_key = secrets.token_bytes(32)

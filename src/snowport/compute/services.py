@@ -10,7 +10,9 @@ so a restarted Snowport adopts the running containers instead of creating them a
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Hashable
+from pathlib import Path
 from typing import Any
 
 from snowport.commands.compute_pools import SUSPENDED as POOL_SUSPENDED
@@ -23,6 +25,9 @@ from snowport.runtime import (
     Resources,
     RestartPolicy,
     RuntimeUnavailable,
+    Volume,
+    VolumeKind,
+    VolumeMount,
 )
 from snowport.spec import parse_spec
 
@@ -30,6 +35,7 @@ log = logging.getLogger("snowport.compute.services")
 SERVICE_LABEL = "snowport.service"
 INSTANCE_LABEL = "snowport.instance"
 NETWORK = "snowport-services"
+TOKEN_TTL = 3600  # seconds an instance's session token lives; rewritten at half-life
 
 
 def pod_id(service_id: int, instance: int) -> str:
@@ -82,6 +88,7 @@ class ServiceReconciler:
         if service is None:
             return
         runtime.ensure_network(NETWORK)
+        self._refresh_token(service)
         for instance in range(wanted):
             spec = self._spec(service, instance)
             current = pods.get(spec.pod_id)
@@ -94,11 +101,31 @@ class ServiceReconciler:
         self._observe(service, wanted)
 
     # ---- building pods from the spec ----------------------------------------------------------
+    def _token_dir(self, service: Any) -> Path:
+        """`<data dir>/services/<id>/session`, mounted read-only at /snowflake/session in every container."""
+        return Path(self.core.settings.data_dir) / "services" / str(service.id) / "session"
+
+    def _refresh_token(self, service: Any) -> None:
+        """/snowflake/session/token: an OAuth token for the service's owner role, renewed before it expires."""
+        path = self._token_dir(service) / "token"
+        if path.exists() and time.time() - path.stat().st_mtime < TOKEN_TTL / 2:
+            return
+        user = service.props.get("created_by")
+        if not user or self.core.catalog.get("USER", user) is None:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        token = self.core.oauth.issue(user, service.owner, ttl_seconds=TOKEN_TTL)
+        partial = path.with_suffix(".new")
+        partial.write_text(token)
+        partial.chmod(0o644)
+        partial.replace(path)  # atomic: a container never reads half a token
+
     def _spec(self, service: Any, instance: int) -> PodSpec:
         spec = parse_spec(service.props["spec_text"], service.props.get("using"))
         settings = self.core.settings
+        host = getattr(self.core, "container_host", None) or settings.host
         base_env = {
-            "SNOWFLAKE_ACCOUNT": self.core.account_name, "SNOWFLAKE_HOST": settings.host,
+            "SNOWFLAKE_ACCOUNT": self.core.account_name, "SNOWFLAKE_HOST": host,
             "SNOWFLAKE_PORT": str(settings.port), "SNOWFLAKE_DATABASE": service.database,
             "SNOWFLAKE_SCHEMA": service.schema, "SNOWFLAKE_SERVICE_NAME": service.name,
             "SNOWFLAKE_SERVICE_INSTANCE_ID": str(instance),
@@ -115,13 +142,17 @@ class ServiceReconciler:
             resources = Resources(cpu_millis=limits.cpu_millis if limits else None,
                                   memory_bytes=limits.memory_bytes if limits else None)
             probe = c.readiness_probe
+            mounts = (VolumeMount("snowflake-session", "/snowflake/session", read_only=True),) \
+                if c.mount_session_token else ()
             containers.append(ContainerSpec(
                 name=c.name, image=image, command=tuple(c.command) if c.command else None,
                 args=tuple(c.args) if c.args else None, env=c.environment(base_env), resources=resources,
-                readiness=ReadinessProbe(port=probe.port, path=probe.path or "/") if probe else None))
+                readiness=ReadinessProbe(port=probe.port, path=probe.path or "/") if probe else None,
+                mounts=mounts))
+        session = Volume("snowflake-session", VolumeKind.HOST, host_path=str(self._token_dir(service)))
         return PodSpec(pod_id=pod_id(service.id, instance), containers=tuple(containers),
                        labels={SERVICE_LABEL: str(service.id), INSTANCE_LABEL: str(instance)},
-                       restart_policy=RestartPolicy.ALWAYS, network=NETWORK, grace_seconds=10.0)
+                       volumes=(session,), restart_policy=RestartPolicy.ALWAYS, network=NETWORK, grace_seconds=10.0)
 
     def _pull_auth(self, service: Any) -> RegistryAuth | None:
         """The service owner's own right to pull: a short session of its creator with the owner role."""

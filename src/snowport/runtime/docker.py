@@ -190,6 +190,17 @@ class DockerRuntime:
             if e.status_code != 409:  # made concurrently: fine
                 raise EngineError(f"cannot create network {name}: {e.explanation}") from e
 
+    def network_gateway(self, name: str) -> str | None:
+        """The host's address on a network: where its containers reach services the host runs."""
+        try:
+            net = self._call(self._api().inspect_network, name)
+        except docker.errors.NotFound:
+            return None
+        for config in (net.get("IPAM") or {}).get("Config") or []:
+            if config.get("Gateway"):
+                return str(config["Gateway"])
+        return None
+
     def remove_network(self, name: str) -> None:
         api = self._api()
         try:
