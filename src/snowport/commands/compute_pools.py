@@ -90,13 +90,6 @@ def family(name: Any) -> InstanceFamily:
     return FAMILIES[key]
 
 
-def _count(key: str) -> Any:
-    def convert(value: Any) -> tuple[str, int]:
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise errors.invalid_value(f"invalid value [{value}] for parameter '{key}'")
-        return key.lower(), value
-    return convert
-
 
 def _family_name(value: Any) -> tuple[str, str]:
     return "instance_family", family(value).name
@@ -110,7 +103,7 @@ def _backups(value: Any) -> tuple[str, list[str]]:
 
 
 CONVERT = {
-    **{key: _count(key) for key in ("MIN_NODES", "MAX_NODES", "AUTO_SUSPEND_SECS")},
+    **{key: properties.count(key) for key in ("MIN_NODES", "MAX_NODES", "AUTO_SUSPEND_SECS")},
     "INSTANCE_FAMILY": _family_name, "BACKUP_INSTANCE_FAMILIES": _backups,
     "AUTO_RESUME": lambda v: ("auto_resume", properties.boolean(v, "AUTO_RESUME")),
     "INITIALLY_SUSPENDED": lambda v: ("suspended", properties.boolean(v, "INITIALLY_SUSPENDED")),

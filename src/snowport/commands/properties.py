@@ -26,6 +26,15 @@ def days(key: str, most: int = 90) -> Callable[[Any], tuple[str, int]]:
     return convert
 
 
+def count(key: str) -> Callable[[Any], tuple[str, int]]:
+    """A whole number ≥ 0 (MIN_NODES, MIN_INSTANCES, AUTO_SUSPEND_SECS and the like)."""
+    def convert(value: Any) -> tuple[str, int]:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise errors.invalid_value(f"invalid value [{value}] for parameter '{key}'")
+        return key.lower(), value
+    return convert
+
+
 def unknown(key: str, kind: str) -> errors.SnowflakeError:
     return errors.invalid_value(f"invalid property '{key}' for '{kind}'")
 

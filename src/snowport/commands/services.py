@@ -47,19 +47,13 @@ class SpecSource:
     using: dict[str, Any] = field(default_factory=dict)
 
 
-def _count(key: str) -> Any:
-    def convert(value: Any) -> tuple[str, int]:
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise errors.invalid_value(f"invalid value [{value}] for parameter '{key}'")
-        return key.lower(), value
-    return convert
-
 
 def _names(value: Any) -> tuple[str, list[str]]:
     return "external_access_integrations", [str(v) for v in (value if isinstance(value, list) else [value])]
 
 
-CONVERT = {**{k: _count(k) for k in ("MIN_INSTANCES", "MAX_INSTANCES", "MIN_READY_INSTANCES", "AUTO_SUSPEND_SECS")},
+COUNTS = ("MIN_INSTANCES", "MAX_INSTANCES", "MIN_READY_INSTANCES", "AUTO_SUSPEND_SECS")
+CONVERT = {**{k: properties.count(k) for k in COUNTS},
            "AUTO_RESUME": lambda v: ("auto_resume", properties.boolean(v, "AUTO_RESUME")),
            "QUERY_WAREHOUSE": lambda v: ("query_warehouse", str(v)),
            "EXTERNAL_ACCESS_INTEGRATIONS": _names}
