@@ -11,7 +11,6 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Iterator
-from types import SimpleNamespace
 
 import pytest
 
@@ -329,37 +328,40 @@ def test_stop_returns_within_its_timeout_when_a_reconcile_hangs(make_runner):
     release.set()
 
 
-def test_server_reconcilers_over_a_stand_in_core(tmp_path):
-    closed: list[int] = []
-    suspended: list[str] = []
-    now = time.time()
-    sessions = {1: SimpleNamespace(id=1, master_expires=now - 1), 2: SimpleNamespace(id=2, master_expires=now + 60)}
-    core = SimpleNamespace(
-        catalog=SimpleNamespace(list=lambda kind: [SimpleNamespace(name="WH1")] if kind == "WAREHOUSE" else []),
-        warehouses=SimpleNamespace(suspend_if_idle=suspended.append),
-        sessions=SimpleNamespace(
-            expired=lambda: [s for s in sessions.values() if s.master_expires < time.time()],
-            by_id=sessions.get,
-        ),
-        close_session=lambda s: (closed.append(s.id), sessions.pop(s.id)),
-    )
-    wh = WarehouseReconciler(core, 1.0)
-    assert wh.keys() == ["WH1"]
-    wh.reconcile("WH1")
-    assert suspended == ["WH1"]
+def test_server_reconcilers_over_a_real_core(tmp_path):
+    """The reconcilers against a real Snowport (in-process, real catalog and sessions), no stand-ins."""
+    from snowport.core import Snowport
 
-    rec = SessionReconciler(core, 1.0)
-    assert rec.keys() == [1]
-    rec.reconcile(2)  # still alive: left alone
-    rec.reconcile(1)
-    rec.reconcile(1)  # already closed: nothing to do
-    rec.reconcile(99)
-    assert closed == [1]
+    settings = Settings(data_dir=tmp_path / "data", admin_password="pw", warehouse_tick_seconds=0.5,
+                        registry_gc_interval_seconds=42)
+    core = Snowport(settings)
+    try:
+        user, role = core.authenticate("admin", "pw", None)
+        session = core.open_session(user, role, None, None, None)
+        assert core.run(session, "CREATE WAREHOUSE WH1 AUTO_SUSPEND = 1").error is None
+        wh = WarehouseReconciler(core, 1.0)
+        assert wh.keys() == ["WH1"]
+        wh.reconcile("WH1")  # just used: stays started
+        assert core.run(session, "SHOW WAREHOUSES").result.rows[0][1] == "STARTED"
+        time.sleep(1.1)
+        wh.reconcile("WH1")
+        assert core.run(session, "SHOW WAREHOUSES").result.rows[0][1] == "SUSPENDED"
 
-    settings = Settings(data_dir=tmp_path, warehouse_tick_seconds=0.5, registry_gc_interval_seconds=42)
-    status = build_runner(core, settings).status()
-    assert {name: status[name].interval for name in (WAREHOUSES, SESSIONS, REGISTRY_GC)} == {
-        WAREHOUSES: 0.5, SESSIONS: 0.5, REGISTRY_GC: 42}
+        idle = core.open_session(user, role, None, None, None)
+        idle.master_expires = time.time() - 1
+        rec = SessionReconciler(core, 1.0)
+        assert rec.keys() == [idle.id]
+        rec.reconcile(session.id)  # still alive: left alone
+        rec.reconcile(idle.id)
+        rec.reconcile(idle.id)  # already closed: nothing to do
+        rec.reconcile(99999)
+        assert core.sessions.by_id(idle.id) is None and core.sessions.by_id(session.id) is not None
+
+        status = build_runner(core, settings).status()
+        assert {name: status[name].interval for name in (WAREHOUSES, SESSIONS, REGISTRY_GC)} == {
+            WAREHOUSES: 0.5, SESSIONS: 0.5, REGISTRY_GC: 42}
+    finally:
+        core.close()
 
 
 def test_server_with_a_short_tick_runs_and_stops_cleanly(tmp_path):
