@@ -26,7 +26,7 @@ from snowport.commands.compute_pools import SUSPENDED as POOL_SUSPENDED
 from snowport.commands.context import Ctx
 from snowport.commands.kinds import SERVICE, storage_key
 from snowport.commands.lifecycle import Name
-from snowport.names import display
+from snowport.names import display, normalize
 from snowport.spec import ImageRefError, ServiceSpec, parse_spec
 from snowport.stages.locations import parse_stage_ref
 
@@ -317,12 +317,14 @@ def show_containers(ctx: Ctx, parts: list[str]) -> Rows:
     return Rows(CONTAINER_COLUMNS, [{**base, **c} for c in found] or [base])
 
 
+def _name_parts(name: str) -> list[str]:
+    """A service name given as a string argument (`'db.schema.svc'`), split and normalised."""
+    return [normalize(p) for p in name.split(".") if p]
+
+
 def get_status(ctx: Ctx, name: str, timeout_seconds: float = 0) -> str:
     """SYSTEM$GET_SERVICE_STATUS: a JSON array, one object per container per instance."""
-    parts = [p for p in name.split(".") if p]
-    from snowport.names import normalize
-
-    service = _visible(ctx, [normalize(p) for p in parts], "SYSTEM$GET_SERVICE_STATUS")
+    service = _visible(ctx, _name_parts(name), "SYSTEM$GET_SERVICE_STATUS")
     deadline = time.time() + max(0.0, float(timeout_seconds))
     while True:
         found = containers(ctx, service)
@@ -338,9 +340,7 @@ def get_status(ctx: Ctx, name: str, timeout_seconds: float = 0) -> str:
 def get_logs(ctx: Ctx, name: str, instance: Any, container: str, lines: int | None = None,
              previous: bool = False, since: str | None = None, timestamps: bool = False) -> str:
     """SYSTEM$GET_SERVICE_LOGS (5 arguments, or the snow CLI's 7): the container's recent output."""
-    from snowport.names import normalize
-
-    service = _visible(ctx, [normalize(p) for p in name.split(".") if p], "SYSTEM$GET_SERVICE_LOGS")
+    service = _visible(ctx, _name_parts(name), "SYSTEM$GET_SERVICE_LOGS")
     known = {(str(c.get("instanceId")), c.get("containerName")): c for c in containers(ctx, service)}
     entry = known.get((str(instance), container))
     if entry is None:

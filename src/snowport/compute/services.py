@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -80,24 +81,25 @@ class ServiceReconciler:
                                        "reachable; instances start once it is back.")
             raise
         wanted = self._wanted(service)
+        specs = self._specs(service, wanted) if service is not None else {}
         for pid, pod in pods.items():
             instance = int(pod.labels.get(INSTANCE_LABEL, "-1"))
-            if instance >= wanted or (service is not None and pod.spec_digest != self._spec(service, instance)
-                                      .digest()):
+            if instance not in specs or pod.spec_digest != specs[instance].digest():
                 runtime.delete_pod(pid)
         if service is None:
             return
         runtime.ensure_network(NETWORK)
         self._refresh_token(service)
-        for instance in range(wanted):
-            spec = self._spec(service, instance)
+        for spec in specs.values():
             current = pods.get(spec.pod_id)
             if current is None or current.spec_digest != spec.digest():
-                runtime.create_pod(spec, self._pull_auth(service))
-            else:
-                for container in current.containers:
-                    if container.needs_restart:  # killed behind our back: Docker does not restart it
-                        runtime.restart_container(spec, container.name, self._pull_auth(service))
+                with self._pull_auth(service) as auth:
+                    runtime.create_pod(spec, auth)
+                continue
+            for container in current.containers:
+                if container.needs_restart:  # killed behind our back: Docker does not restart it
+                    with self._pull_auth(service) as auth:
+                        runtime.restart_container(spec, container.name, auth)
         self._observe(service, wanted)
 
     # ---- building pods from the spec ----------------------------------------------------------
@@ -120,10 +122,14 @@ class ServiceReconciler:
         partial.chmod(0o644)
         partial.replace(path)  # atomic: a container never reads half a token
 
-    def _spec(self, service: Any, instance: int) -> PodSpec:
+    def _specs(self, service: Any, wanted: int) -> dict[int, PodSpec]:
+        """The pod of each wanted instance (the spec parsed once per reconcile)."""
         spec = parse_spec(service.props["spec_text"], service.props.get("using"))
+        return {instance: self._pod(service, spec, instance) for instance in range(wanted)}
+
+    def _pod(self, service: Any, spec: Any, instance: int) -> PodSpec:
         settings = self.core.settings
-        host = getattr(self.core, "container_host", None) or settings.host
+        host = self.core.container_host or settings.host
         base_env = {
             "SNOWFLAKE_ACCOUNT": self.core.account_name, "SNOWFLAKE_HOST": host,
             "SNOWFLAKE_PORT": str(settings.port), "SNOWFLAKE_DATABASE": service.database,
@@ -154,13 +160,18 @@ class ServiceReconciler:
                        labels={SERVICE_LABEL: str(service.id), INSTANCE_LABEL: str(instance)},
                        volumes=(session,), restart_policy=RestartPolicy.ALWAYS, network=NETWORK, grace_seconds=10.0)
 
-    def _pull_auth(self, service: Any) -> RegistryAuth | None:
-        """The service owner's own right to pull: a short session of its creator with the owner role."""
+    @contextmanager
+    def _pull_auth(self, service: Any) -> Iterator[RegistryAuth | None]:
+        """The service owner's own right to pull: a session of its creator with the owner role, for one pull."""
         user = service.props.get("created_by")
         if not user or self.core.catalog.get("USER", user) is None:
-            return None
+            yield None
+            return
         session = self.core.sessions.open(user, service.owner)
-        return RegistryAuth(username="0sessiontoken", password=session.token)
+        try:
+            yield RegistryAuth(username="0sessiontoken", password=session.token)
+        finally:
+            self.core.sessions.close(session)
 
     # ---- observed state -----------------------------------------------------------------------
     def _observe(self, service: Any, wanted: int) -> None:
