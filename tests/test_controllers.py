@@ -153,6 +153,24 @@ def test_backoff_doubles_up_to_the_cap_and_resets_on_success(make_runner):
     assert 0.09 <= t[5] - t[4] < 0.2
 
 
+def test_a_reconciler_can_cap_its_own_backoff_below_the_runners(make_runner):
+    """The service controller retries a failed start within seconds although the runner allows a minute."""
+    done = threading.Event()
+
+    def action(_key, n):
+        if n < 4:
+            raise RuntimeError("no")
+        done.set()
+
+    rec = Recorder(action=action)
+    rec.max_backoff = 0.12
+    runner = make_runner(rec, base_delay=0.1, max_delay=60, jitter=0)
+    runner.notify("test", "k")
+    assert done.wait(WAIT)
+    t = rec.times["k"]
+    assert 0.11 <= t[3] - t[2] < 0.3  # capped at 0.12 (uncapped: 0.4)
+
+
 def test_backoff_jitter_only_shortens_the_delay(make_runner):
     done = threading.Event()
 

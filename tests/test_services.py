@@ -213,7 +213,7 @@ def test_killed_containers_come_back_and_a_restarted_server_adopts_its_pods(svc,
         rows = cur.execute("SHOW SERVICE CONTAINERS IN SERVICE SVC_DB.PUBLIC.HARDY").fetchall()
         if rows and rows[0][7] == "READY" and (rows[0][11] or 0) >= 1:
             break
-        assert time.time() < deadline, rows
+        assert time.time() < deadline, f"{[list(r) for r in rows]}\nserver log:\n{svc.log()[-6000:]}"
         time.sleep(0.3)
     assert app, "the pod's containers carry the service label"
 

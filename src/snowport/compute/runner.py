@@ -51,7 +51,8 @@ class Reconciler(Protocol):
 
     `name` identifies it (unique within a runner); `interval` is the resync period in seconds;
     `keys()` lists the objects it manages now; `reconcile(key)` brings one object to its desired
-    state, is idempotent, and raises to ask for a retry with backoff.
+    state, is idempotent, and raises to ask for a retry with backoff. A reconciler may set
+    `max_backoff` (seconds) to retry sooner than the runner's `max_delay`.
     """
 
     name: str
@@ -286,8 +287,8 @@ class ControllerRunner:
                     return item
                 self._cond.wait(wait)
 
-    def _backoff(self, attempts: int) -> float:
-        delay = min(self._max_delay, self._base_delay * 2 ** min(attempts - 1, 62))
+    def _backoff(self, attempts: int, cap: float | None = None) -> float:
+        delay = min(self._max_delay if cap is None else cap, self._base_delay * 2 ** min(attempts - 1, 62))
         return delay * (1 - self._jitter * self._random.random())
 
     # -- workers -----------------------------------------------------------------------------
@@ -340,7 +341,7 @@ class ControllerRunner:
                 c.failures += 1
                 attempts = self._attempts[item] = self._attempts.get(item, 0) + 1
                 c.errors[key] = (attempts, f"{type(exc).__name__}: {exc}")
-                delay = self._backoff(attempts)
+                delay = self._backoff(attempts, getattr(self._reconcilers[name], "max_backoff", None))
                 if item not in self._dirty:  # notified meanwhile: it runs again at once instead
                     self._schedule(item, delay)
             # the traceback once per failure streak; afterwards one line per retry

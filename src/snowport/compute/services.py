@@ -45,6 +45,7 @@ def pod_id(service_id: int, instance: int) -> str:
 
 class ServiceReconciler:
     name = RECONCILER
+    max_backoff = 8.0  # a failed start or restart is retried within seconds: a user is waiting on it
 
     def __init__(self, core: Any, interval: float) -> None:
         self.core = core
@@ -88,18 +89,23 @@ class ServiceReconciler:
                 runtime.delete_pod(pid)
         if service is None:
             return
-        runtime.ensure_network(NETWORK)
-        self._refresh_token(service)
-        for spec in specs.values():
-            current = pods.get(spec.pod_id)
-            if current is None or current.spec_digest != spec.digest():
-                with self._pull_auth(service) as auth:
-                    runtime.create_pod(spec, auth)
-                continue
-            for container in current.containers:
-                if container.needs_restart:  # killed behind our back: Docker does not restart it
+        try:
+            runtime.ensure_network(NETWORK)
+            self._refresh_token(service)
+            for spec in specs.values():
+                current = pods.get(spec.pod_id)
+                if current is None or current.spec_digest != spec.digest():
                     with self._pull_auth(service) as auth:
-                        runtime.restart_container(spec, container.name, auth)
+                        runtime.create_pod(spec, auth)
+                    continue
+                for container in current.containers:
+                    if container.needs_restart:  # killed behind our back: Docker does not restart it
+                        with self._pull_auth(service) as auth:
+                            runtime.restart_container(spec, container.name, auth)
+        except Exception as exc:
+            # what failed is part of what the user sees, and the retry (with backoff) comes from the runner
+            self._observe(service, wanted, error=f"{type(exc).__name__}: {exc}")
+            raise
         self._observe(service, wanted)
 
     # ---- building pods from the spec ----------------------------------------------------------
@@ -174,7 +180,9 @@ class ServiceReconciler:
             self.core.sessions.close(session)
 
     # ---- observed state -----------------------------------------------------------------------
-    def _observe(self, service: Any, wanted: int) -> None:
+    def _observe(self, service: Any, wanted: int, error: str | None = None) -> None:
+        """Write what the runtime holds now. `error` is why the last attempt to act failed: it replaces the
+        message of every container that is not READY, so SHOW SERVICE CONTAINERS says what is wrong."""
         found = []
         ready_instances = 0
         failed = False
@@ -190,7 +198,8 @@ class ServiceReconciler:
                 pinned = service.props["images"].get(c.name, {})
                 found.append({
                     "instanceId": str(instance), "instanceStatus": str(pod.state), "containerName": c.name,
-                    "status": str(c.state), "message": c.message, "podId": pod.pod_id,
+                    "status": str(c.state), "podId": pod.pod_id,
+                    "message": c.message if error is None or c.state == "READY" else f"{c.message} ({error})",
                     "image": f"{self.core.settings.host}:{self.core.settings.port}/{pinned.get('name', '')}:"
                              f"{pinned.get('tag', 'latest')}",
                     "imageDigest": pinned.get("digest") or c.image_digest,
