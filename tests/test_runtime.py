@@ -7,6 +7,7 @@ last one deletes them and checks that nothing is left behind.
 from __future__ import annotations
 
 import dataclasses
+import os
 import subprocess
 import threading
 import time
@@ -306,6 +307,26 @@ def test_invalid_specs_are_refused(runtime) -> None:
     with pytest.raises(InvalidPodSpec, match="unknown volume"):
         runtime.create_pod(pod("vol", ContainerSpec("main", BASE_IMAGE, mounts=(VolumeMount("nope", "/x"),))))
     assert not runtime.list_pods({RUN_LABEL: RUN, "snowport.test-pod": "gpu"})
+
+
+def test_networks_of_ended_servers_are_pruned_and_scopes_do_not_see_each_other(runtime) -> None:
+    """A server killed with nothing running leaves its network; the next server to start collects it
+    (the engine has room for a few dozen bridge networks). Live servers' and busy networks stay."""
+    import socket as _socket
+
+    host = _socket.gethostname()
+    dead, alive = f"snowport-test-dead-{RUN}", f"snowport-test-alive-{RUN}"
+    for name, pid in ((dead, "999999999"), (alive, str(os.getpid()))):
+        subprocess.run(["docker", "network", "create", "--label", "snowport.managed=other-scope", "--label",
+                        f"snowport.host={host}", "--label", f"snowport.pid={pid}", name], check=True,
+                       capture_output=True)
+    try:
+        other = DockerRuntime(scope="snowport-test-scope")
+        removed = other.prune_networks()
+        assert dead in removed and alive not in removed
+        assert other.list_pods({RUN_LABEL: RUN}) == []  # another scope sees none of this runtime's pods
+    finally:
+        subprocess.run(["docker", "network", "rm", dead, alive], capture_output=True)
 
 
 def test_no_engine_means_ping_false_and_typed_errors(tmp_path) -> None:

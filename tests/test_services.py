@@ -191,11 +191,37 @@ def test_a_container_reaches_snowport_with_its_session_token(svc, cur):
     cur.execute("DROP SERVICE SVC_DB.PUBLIC.CALLER")
 
 
-def test_killed_containers_come_back_and_a_restarted_server_adopts_its_pods(svc, cur):
+def test_two_servers_on_one_engine_leave_each_others_pods_alone(svc, cur, tmp_path):
+    """Each data dir has its own runtime scope: another Snowport on the same engine (a second project, a
+    test server) neither adopts nor stops this one's pods, although its service ids overlap."""
+    _wait_until_no_service_containers()
+    cur.execute(f"CREATE SERVICE SVC_DB.PUBLIC.MINE IN COMPUTE POOL SVC_POOL FROM SPECIFICATION $${SPEC}$$")
+    _wait(cur, "MINE", "RUNNING")
+    mine = subprocess.run(["docker", "ps", "-q", "--no-trunc", "--filter", "label=snowport.service"],
+                          capture_output=True, text=True).stdout.split()
+    since = str(int(time.time()) - 1)
+    other = start_server(tmp_path / "other", SNOWPORT_SERVICE_TICK_SECONDS="0.3")
+    try:
+        time.sleep(3)  # ten resyncs of the other server's service controller
+        events = subprocess.run(["docker", "events", "--since", since, "--until", str(int(time.time())),
+                                 "--filter", "event=kill", "--filter", "event=stop", "--filter", "event=destroy",
+                                 "--format", "{{.Actor.ID}}"], capture_output=True, text=True).stdout.split()
+        assert not set(events) & set(mine), other.log()
+    finally:
+        other.stop()
+    assert _status(cur, "MINE") == "RUNNING"
+    cur.execute("DROP SERVICE SVC_DB.PUBLIC.MINE")
+
+
+def _wait_until_no_service_containers() -> None:
     deadline = time.time() + 30
     while _containers_of_services():  # earlier tests' services are being removed
         assert time.time() < deadline, _containers_of_services()
         time.sleep(0.3)
+
+
+def test_killed_containers_come_back_and_a_restarted_server_adopts_its_pods(svc, cur):
+    _wait_until_no_service_containers()
     cur.execute(f"CREATE SERVICE SVC_DB.PUBLIC.HARDY IN COMPUTE POOL SVC_POOL FROM SPECIFICATION $${SPEC}$$")
     _wait(cur, "HARDY", "RUNNING")
     app = [c for c in _containers_of_services() if _label(c, "snowport.service")]

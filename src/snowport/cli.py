@@ -72,14 +72,15 @@ def _listen(host: str, port: int) -> socket.socket:
 
 def _container_gateway(core: Snowport) -> str | None:
     """The address service containers reach the host at (their network's gateway), if an engine answers."""
-    from snowport.compute.services import NETWORK
     from snowport.runtime import EngineError
 
     try:
         if not core.runtime.ping():
             return None
-        core.runtime.ensure_network(NETWORK)
-        return core.runtime.network_gateway(NETWORK)
+        # one network per data dir (named by its runtime scope): its gateway address is this server's alone
+        core.runtime.prune_networks()
+        core.runtime.ensure_network(core.runtime.scope)
+        return core.runtime.network_gateway(core.runtime.scope)
     except EngineError:
         return None
 

@@ -117,24 +117,14 @@ class Snowport:
         self._verified: dict[bytes, float] = {}
         self._bootstrap()
         self._ensure_system_schemas()
-        key = self.catalog.get_meta("oauth_key")
-        if key is None:
-            key = secrets.token_hex(32)
-            self.catalog.set_meta("oauth_key", key)
-        self.oauth = OAuthIssuer(bytes.fromhex(key), settings.account)
-        url_key = self.catalog.get_meta("url_key")
-        if url_key is None:
-            url_key = secrets.token_hex(32)
-            self.catalog.set_meta("url_key", url_key)
-        self.signer = UrlSigner(bytes.fromhex(url_key))
+        self.oauth = OAuthIssuer(bytes.fromhex(self._kept_secret("oauth_key")), settings.account)
+        self.signer = UrlSigner(bytes.fromhex(self._kept_secret("url_key")))
         self.stages = StageStore(settings.data_dir / "stages")
         drop_session_stages(self)  # sessions do not survive a restart: every one has ended
         self.registry = RegistryStore(settings.data_dir / "registry")
-        registry_key = self.catalog.get_meta("registry_key")
-        if registry_key is None:
-            registry_key = secrets.token_hex(32)
-            self.catalog.set_meta("registry_key", registry_key)
-        self.registry_auth = RegistryAuth(self, bytes.fromhex(registry_key))
+        self.registry_auth = RegistryAuth(self, bytes.fromhex(self._kept_secret("registry_key")))
+        # names this data dir's containers, volumes and network on a shared engine (see DockerRuntime)
+        self.runtime_scope = f"snowport-{self._kept_secret('runtime_scope', 4)}"
         for db in self.catalog.list("DATABASE"):
             if not db.props.get("system"):
                 self.engine.attach(db.name)
@@ -145,8 +135,16 @@ class Snowport:
         if self._runtime is None:
             from snowport.runtime.docker import DockerRuntime
 
-            self._runtime = DockerRuntime()
+            self._runtime = DockerRuntime(scope=self.runtime_scope)
         return self._runtime
+
+    def _kept_secret(self, key: str, size: int = 32) -> str:
+        """A random hex value made once per data dir and kept in the catalog (signing keys, the runtime scope)."""
+        value = self.catalog.get_meta(key)
+        if value is None:
+            value = secrets.token_hex(size)
+            self.catalog.set_meta(key, value)
+        return value
 
     # ---- first start ----------------------------------------------------------------------
     def _bootstrap(self) -> None:
@@ -346,3 +344,16 @@ class Snowport:
             self.close_session(s)
         self.engine.close()
         self.catalog.close()
+        if self._runtime is not None:
+            self._release_network()
+            self._runtime.close()
+
+    def _release_network(self) -> None:
+        """Remove this server's container network once no pod uses it (running services keep it, so a
+        restarted server adopts them on the same addresses); a shared engine does not collect networks."""
+        from snowport.runtime import EngineError
+
+        try:
+            self._runtime.remove_network(self.runtime_scope)
+        except EngineError:
+            pass  # still in use, or the engine is down

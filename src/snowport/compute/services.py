@@ -35,7 +35,6 @@ from snowport.spec import parse_spec
 log = logging.getLogger("snowport.compute.services")
 SERVICE_LABEL = "snowport.service"
 INSTANCE_LABEL = "snowport.instance"
-NETWORK = "snowport-services"
 TOKEN_TTL = 3600  # seconds an instance's session token lives; rewritten at half-life
 
 
@@ -90,7 +89,7 @@ class ServiceReconciler:
         if service is None:
             return
         try:
-            runtime.ensure_network(NETWORK)
+            runtime.ensure_network(runtime.scope)
             self._refresh_token(service)
             for spec in specs.values():
                 current = pods.get(spec.pod_id)
@@ -164,7 +163,8 @@ class ServiceReconciler:
         session = Volume("snowflake-session", VolumeKind.HOST, host_path=str(self._token_dir(service)))
         return PodSpec(pod_id=pod_id(service.id, instance), containers=tuple(containers),
                        labels={SERVICE_LABEL: str(service.id), INSTANCE_LABEL: str(instance)},
-                       volumes=(session,), restart_policy=RestartPolicy.ALWAYS, network=NETWORK, grace_seconds=10.0)
+                       volumes=(session,), restart_policy=RestartPolicy.ALWAYS, network=self.core.runtime.scope,
+                       grace_seconds=10.0)
 
     @contextmanager
     def _pull_auth(self, service: Any) -> Iterator[RegistryAuth | None]:

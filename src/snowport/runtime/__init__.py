@@ -26,7 +26,9 @@ Volumes
     tmpfs keeps its content while app containers restart. delete_pod removes them all.
 
 Labels and adoption
-    Every container, network and volume carries `snowport.managed=true`; pod objects also
+    Every container, network and volume carries `snowport.managed=<scope>` (the runtime's scope: one
+    per Snowport data dir, so servers sharing an engine never adopt or delete each other's pods; names
+    start with the scope too, `snowport-<pod>` above is the default scope); pod objects also
     `snowport.pod=<id>`, a role (sandbox/container/volume) and the caller's labels (service id,
     instance id, ...). The sandbox records the spec digest, the grace period and the container names.
     `list_pods(labels)` is a label selector over the engine's containers: a restarted Snowport finds

@@ -1,9 +1,10 @@
 """The Docker engine behind the runtime interface; the only module that talks to the engine (docker SDK).
 
-A pod is a sandbox container (`snowport-<pod>`, a busybox that sleeps) holding the network and IPC
-namespaces and the pod's volumes, plus one container per spec container (`snowport-<pod>-<name>`)
-started with `network_mode=container:<sandbox>`. Everything carries `snowport.managed=true` and
-`snowport.pod=<id>` plus the caller's labels. See the package docstring for the design.
+A pod is a sandbox container (`<scope>-<pod>`, a busybox that sleeps) holding the network and IPC
+namespaces and the pod's volumes, plus one container per spec container (`<scope>-<pod>-<name>`)
+started with `network_mode=container:<sandbox>`. Everything carries `snowport.managed=<scope>` and
+`snowport.pod=<id>` plus the caller's labels; the scope (one per Snowport data dir) keeps servers
+sharing an engine apart. See the package docstring for the design.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ import io
 import math
 import os
 import queue
+import re
 import shutil
+import socket
 import tarfile
 import threading
 from collections.abc import Iterator, Mapping
@@ -63,6 +66,8 @@ NETWORK_LABEL = "snowport.network"
 IMAGE_LABEL = "snowport.image"
 PROBE_LABEL = "snowport.probe"  # "<port> <path>"
 RESTARTS_LABEL = "snowport.restart-base"  # restarts before this container was (re)created by restart_container
+HOST_LABEL = "snowport.host"  # on networks: the host and pid of the Snowport process that made it
+PID_LABEL = "snowport.pid"
 LAST_EXIT_LABEL = "snowport.last-exit"  # exit code of the run before that
 PREVIOUS = "-previous"  # name suffix of the container kept for previous logs after restart_container
 OWN_LABELS = {MANAGED_LABEL, POD_LABEL, ROLE_LABEL, CONTAINER_LABEL, DIGEST_LABEL, GRACE_LABEL, CONTAINERS_LABEL,
@@ -104,6 +109,18 @@ def _timestamp(when: datetime) -> float:
     return when.timestamp()
 
 
+def _process_alive(pid: str | None) -> bool:
+    if not pid or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _digest_of(ref: str) -> str | None:
     return ref.split("@", 1)[1] if "@sha256:" in ref else None
 
@@ -113,7 +130,14 @@ class DockerRuntime:
     while the engine is down still answers (`ping()` is False, calls raise `RuntimeUnavailable`)."""
 
     def __init__(self, base_url: str | None = None, timeout: float = 60.0, busybox_path: str | None = None,
-                 gpus: int | None = None, log_max_size: str = "10m", log_max_files: int = 3) -> None:
+                 gpus: int | None = None, log_max_size: str = "10m", log_max_files: int = 3,
+                 scope: str = "snowport") -> None:
+        """`scope` keeps several Snowports on one engine apart: it is the value of `snowport.managed` on
+        everything this runtime creates, every listing filters on it, and it prefixes container and volume
+        names (`<scope>-<pod>`), so one server never sees, adopts or deletes another's pods."""
+        if not re.fullmatch(r"[a-z0-9][a-z0-9_.-]*", scope):
+            raise ValueError(f"invalid runtime scope {scope!r}")
+        self.scope = scope
         self._base_url = base_url
         self._timeout = timeout
         self._busybox = busybox_path
@@ -180,12 +204,15 @@ class DockerRuntime:
     # ------------------------------------------------------------------------------------------ networks
 
     def ensure_network(self, name: str, labels: Mapping[str, str] | None = None, internal: bool = False) -> None:
+        """Create the network unless it exists. It records which process made it (host and pid), so that
+        `prune_networks` of any Snowport can collect it once that process is gone and nothing uses it."""
         api = self._api()
         if any(n["Name"] == name for n in self._call(api.networks, names=[name])):
             return
         try:
             self._call(api.create_network, name, driver="bridge", internal=internal, check_duplicate=True,
-                       labels={**(labels or {}), MANAGED_LABEL: "true"})
+                       labels={**(labels or {}), MANAGED_LABEL: self.scope, HOST_LABEL: socket.gethostname(),
+                               PID_LABEL: str(os.getpid())})
         except docker.errors.APIError as e:
             if e.status_code != 409:  # made concurrently: fine
                 raise EngineError(f"cannot create network {name}: {e.explanation}") from e
@@ -207,7 +234,7 @@ class DockerRuntime:
             net = self._call(api.inspect_network, name)
         except docker.errors.NotFound:
             return
-        if (net.get("Labels") or {}).get(MANAGED_LABEL) != "true":
+        if (net.get("Labels") or {}).get(MANAGED_LABEL) != self.scope:
             raise EngineError(f"network {name} is not Snowport's")
         if net.get("Containers"):
             raise NetworkInUse(f"network {name} still has {len(net['Containers'])} containers")
@@ -218,8 +245,31 @@ class DockerRuntime:
         except docker.errors.APIError as e:
             raise NetworkInUse(f"cannot remove network {name}: {e.explanation}") from e
 
+    def prune_networks(self) -> list[str]:
+        """Remove the networks of any scope whose creating Snowport process has ended on this host and that no
+        container uses: each server has its own network, and a server killed with nothing running leaves
+        it behind, while the engine has room for only a few dozen bridge networks. Returns the names removed;
+        this runtime's own network is renewed (recreated under this process) when it is empty."""
+        removed = []
+        host = socket.gethostname()
+        for net in self._call(self._api().networks, filters={"label": [MANAGED_LABEL]}):
+            labels = net.get("Labels") or {}
+            mine = labels.get(MANAGED_LABEL) == self.scope
+            if labels.get(HOST_LABEL, host) != host or (not mine and _process_alive(labels.get(PID_LABEL))):
+                continue
+            if mine and labels.get(PID_LABEL) == str(os.getpid()):
+                continue
+            try:
+                info = self._call(self._api().inspect_network, net["Id"])
+                if not info.get("Containers"):
+                    self._call(self._api().remove_network, net["Id"])
+                    removed.append(net["Name"])
+            except docker.errors.APIError:
+                continue  # in use after all, or removed meanwhile
+        return removed
+
     def list_networks(self, labels: Mapping[str, str] | None = None) -> list[str]:
-        filters = {"label": [f"{MANAGED_LABEL}=true", *(f"{k}={v}" for k, v in (labels or {}).items())]}
+        filters = {"label": [f"{MANAGED_LABEL}={self.scope}", *(f"{k}={v}" for k, v in (labels or {}).items())]}
         return sorted(n["Name"] for n in self._call(self._api().networks, filters=filters))
 
     # ------------------------------------------------------------------------------------------ images
@@ -275,7 +325,7 @@ class DockerRuntime:
             context.seek(0)
             try:
                 for chunk in self._call(self._api().build, fileobj=context, custom_context=True, tag=tag, rm=True,
-                                        decode=True, labels={MANAGED_LABEL: "true"}):
+                                        decode=True, labels={MANAGED_LABEL: self.scope}):
                     if isinstance(chunk, dict) and chunk.get("error"):
                         raise EngineError(f"cannot build the pod sandbox image: {chunk['error']}")
             except docker.errors.APIError as e:
@@ -322,10 +372,10 @@ class DockerRuntime:
         return self.pod_status(spec.pod_id)
 
     def _labels(self, spec: PodSpec, role: str, **more: str) -> dict[str, str]:
-        return {**spec.labels, MANAGED_LABEL: "true", POD_LABEL: spec.pod_id, ROLE_LABEL: role, **more}
+        return {**spec.labels, MANAGED_LABEL: self.scope, POD_LABEL: spec.pod_id, ROLE_LABEL: role, **more}
 
     def _volume_name(self, pod_id: str, volume: str) -> str:
-        return f"snowport-{pod_id}-{volume}"
+        return f"{self.scope}-{pod_id}-{volume}"
 
     def _create_sandbox(self, spec: PodSpec) -> str:
         api = self._api()
@@ -351,7 +401,7 @@ class DockerRuntime:
         labels = self._labels(spec, "sandbox", **{
             DIGEST_LABEL: spec.digest(), GRACE_LABEL: str(spec.grace_seconds),
             CONTAINERS_LABEL: ",".join(c.name for c in spec.containers), NETWORK_LABEL: network})
-        created = self._call(api.create_container, image, name=f"snowport-{spec.pod_id}", labels=labels,
+        created = self._call(api.create_container, image, name=f"{self.scope}-{spec.pod_id}", labels=labels,
                              hostname=spec.hostname or spec.pod_id, host_config=host_config,
                              networking_config=networking, stop_signal="SIGTERM")
         self._call(api.start, created["Id"])
@@ -410,7 +460,7 @@ class DockerRuntime:
             cpu_shares=max(2, r.cpu_request_millis * 1024 // 1000) if r.cpu_request_millis else None,
             mem_limit=r.memory_bytes, memswap_limit=r.memory_bytes,
             mem_reservation=r.memory_request_bytes, device_requests=device_requests)
-        created = self._call(api.create_container, c.image, name=f"snowport-{spec.pod_id}-{c.name}",
+        created = self._call(api.create_container, c.image, name=f"{self.scope}-{spec.pod_id}-{c.name}",
                              entrypoint=list(c.command) if c.command is not None else None,
                              command=list(c.args) if c.args is not None else None,
                              environment={k: str(v) for k, v in c.env.items()}, working_dir=c.working_dir,
@@ -448,7 +498,7 @@ class DockerRuntime:
             for old in mine:
                 if old is not current:
                     self._call(api.remove_container, old["Id"], force=True)
-            self._call(api.rename, current["Id"], f"snowport-{spec.pod_id}-{container}{PREVIOUS}")
+            self._call(api.rename, current["Id"], f"{self.scope}-{spec.pod_id}-{container}{PREVIOUS}")
         self._create_container(spec, c_spec, sandbox["Id"], auth, extra)
         return self.pod_status(spec.pod_id)
 
@@ -493,11 +543,11 @@ class DockerRuntime:
 
     def _pod_containers(self, pod_id: str) -> list[dict]:
         return self._call(self._api().containers, all=True,
-                          filters={"label": [f"{MANAGED_LABEL}=true", f"{POD_LABEL}={pod_id}"]})
+                          filters={"label": [f"{MANAGED_LABEL}={self.scope}", f"{POD_LABEL}={pod_id}"]})
 
     def list_pods(self, labels: Mapping[str, str] | None = None) -> list[PodStatus]:
         """Every pod whose labels include `labels`: how a restarted Snowport finds what is running."""
-        selector = [f"{MANAGED_LABEL}=true", *(f"{k}={v}" for k, v in (labels or {}).items())]
+        selector = [f"{MANAGED_LABEL}={self.scope}", *(f"{k}={v}" for k, v in (labels or {}).items())]
         found = self._call(self._api().containers, all=True, filters={"label": selector})
         pods: dict[str, list[dict]] = {}
         for c in found:
@@ -669,7 +719,7 @@ class DockerRuntime:
 
     def _find_container(self, pod_id: str, container: str) -> dict:
         found = self._call(self._api().containers, all=True, filters={"label": [
-            f"{MANAGED_LABEL}=true", f"{POD_LABEL}={pod_id}", f"{CONTAINER_LABEL}={container}"]})
+            f"{MANAGED_LABEL}={self.scope}", f"{POD_LABEL}={pod_id}", f"{CONTAINER_LABEL}={container}"]})
         found = [c for c in found if _is_current(c)]
         if not found:
             raise PodNotFound(f"container {container} of pod {pod_id} does not exist "
@@ -692,7 +742,7 @@ class DockerRuntime:
         if previous and not restarts:
             if not int(info["Config"]["Labels"].get(RESTARTS_LABEL) or 0):
                 raise NoPreviousRun(f"container {container} of pod {pod_id} has not restarted")
-            old = self._inspect(f"snowport-{pod_id}-{container}{PREVIOUS}")
+            old = self._inspect(f"{self.scope}-{pod_id}-{container}{PREVIOUS}")
             if old is None:
                 raise NoPreviousRun(f"the previous run of container {container} of pod {pod_id} is gone")
             return self._run_logs(old, since, tail, previous=False)
@@ -787,7 +837,8 @@ class DockerRuntime:
         The stream raises RuntimeUnavailable when the engine goes away: re-list, then subscribe again."""
         api = self._api()
         raw = self._call(api.events, since=_timestamp(since) if since else None, decode=True,
-                         filters={"type": "container", "label": [f"{MANAGED_LABEL}=true"], "event": ENGINE_EVENTS})
+                         filters={"type": "container", "label": [f"{MANAGED_LABEL}={self.scope}"],
+                                  "event": ENGINE_EVENTS})
         stream = DockerEventStream(self, raw)
         self._streams.add(stream)
         stream.start()
