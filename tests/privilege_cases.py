@@ -566,6 +566,14 @@ CASES: list[Case] = [
     Case("SYSTEM$GET_SERVICE_LOGS", "SELECT SYSTEM$GET_SERVICE_LOGS('{SV}', 0, 'main') AS L", setup=SERVICE,
          base=USE_DB, without=SEE_SV, grant=priv("MONITOR", "SERVICE", "{SV}"),
          refusal=insufficient("service", "{SV}"), allowed_errors=(2025, 2143)),
+    Case("SPCS_GET_LOGS", "SELECT * FROM TABLE({SV}!SPCS_GET_LOGS())", setup=SERVICE, base=USE_DB, without=SEE_SV,
+         grant=priv("MONITOR", "SERVICE", "{SV}"), refusal=insufficient("service", "{SV}"),
+         result=lambda rows, ns: all(set(r) == {"TIMESTAMP", "INSTANCE_ID", "CONTAINER_NAME", "LOG",
+                                                "RECORD_ATTRIBUTES"} for r in rows)),
+    Case("SPCS_GET_EVENTS", "SELECT * FROM TABLE({SV}!SPCS_GET_EVENTS(START_TIME => DATEADD('hour', -1, "
+         "CURRENT_TIMESTAMP())))", setup=SERVICE, base=USE_DB, without=SEE_SV,
+         grant=priv("MONITOR", "SERVICE", "{SV}"), refusal=insufficient("service", "{SV}"),
+         result=lambda rows, ns: all(r["EVENT_NAME"].endswith("STATUS_CHANGE") for r in rows)),
     # ---- network rules and integrations -------------------------------------------------------
     Case("CREATE NETWORK RULE", "CREATE NETWORK RULE {NR} " + RULE_DEF + " COMMENT = 'after'", setup=DB, base=USE_DB,
          grant=priv("CREATE NETWORK RULE", "SCHEMA", "{S}"), refusal=insufficient("schema", "S|{S}"), probe=SHOW_NR,

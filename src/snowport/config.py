@@ -29,8 +29,9 @@ class Settings(BaseSettings):
     registry_gc_interval_seconds: float = 600.0
     # how often dropped objects past their retention (DATA_RETENTION_TIME_IN_DAYS) are purged
     dropped_purge_interval_seconds: float = 60.0
-    # how often each service's instances are compared with the runtime (also reconciled at once on change)
-    service_tick_seconds: float = 2.0
+    # how often each service's instances are compared with the runtime: a resync only, since the engine's
+    # events (compute/engine_events.py) and commands ask for a reconcile at once when something changes
+    service_tick_seconds: float = 30.0
     registry_gc_grace_seconds: float = 3600.0
     # Lifetime of the bearer tokens `docker login` obtains from /v2/token.
     registry_token_ttl_seconds: int = 300

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from snowport.compute.controllers import build_runner
+from snowport.compute.engine_events import EngineEventWatcher
 from snowport.config import Settings
 from snowport.core import Snowport
 from snowport.registry.api import RegistryApi
@@ -32,13 +33,17 @@ def build_app(settings: Settings, core: Snowport | None = None) -> Starlette:
     # runner; commands reach it as core.controllers to ask for prompt reconciliation.
     controllers = build_runner(core, settings)
     core.controllers = controllers
+    # the engine's events: platform events recorded, and a container's change reconciled at once
+    watcher = EngineEventWatcher(core, core.service_logs)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         controllers.start()
+        watcher.start()
         try:
             yield
         finally:
+            await asyncio.to_thread(watcher.stop)
             # stop before core.close(): no reconcile may touch sessions or the catalog after it
             if not await asyncio.to_thread(controllers.stop, CONTROLLER_STOP_TIMEOUT):
                 log.warning("closing with background work still running")

@@ -12,9 +12,10 @@ from collections.abc import Hashable
 from typing import Any
 
 from snowport.commands import lifecycle
+from snowport.compute.engine_events import ObservingServiceReconciler
 from snowport.compute.pools import ComputePoolReconciler
 from snowport.compute.runner import ControllerRunner
-from snowport.compute.services import ServiceReconciler
+from snowport.compute.service_logs import ServiceLogStore
 from snowport.config import Settings
 
 WAREHOUSES = "warehouses"
@@ -95,7 +96,12 @@ class DroppedObjectReconciler:
 
 
 def build_runner(core: Any, settings: Settings, **runner_options: Any) -> ControllerRunner:
-    """The runner for the server's controllers (not started); options go to `ControllerRunner`."""
+    """The runner for the server's controllers (not started); options go to `ControllerRunner`.
+
+    The service controller keeps logs and platform events in `core.service_logs` (made here if the
+    caller has not set one)."""
+    if getattr(core, "service_logs", None) is None:
+        core.service_logs = ServiceLogStore(settings.data_dir)
     return ControllerRunner(
         [
             WarehouseReconciler(core, settings.warehouse_tick_seconds),
@@ -103,7 +109,7 @@ def build_runner(core: Any, settings: Settings, **runner_options: Any) -> Contro
             RegistryGcReconciler(core, settings.registry_gc_interval_seconds, settings.registry_gc_grace_seconds),
             DroppedObjectReconciler(core, settings.dropped_purge_interval_seconds),
             ComputePoolReconciler(core, settings.warehouse_tick_seconds),
-            ServiceReconciler(core, settings.service_tick_seconds),
+            ObservingServiceReconciler(core, settings.service_tick_seconds, core.service_logs),
         ],
         **runner_options,
     )

@@ -172,6 +172,8 @@ MATRIX: dict[str, Requirement] = _rows(
     ("SHOW SERVICE CONTAINERS IN SERVICE", "SERVICE", ("MONITOR",)),
     ("SYSTEM$GET_SERVICE_STATUS", "SERVICE", ("MONITOR",)),
     ("SYSTEM$GET_SERVICE_LOGS", "SERVICE", ("MONITOR",)),
+    ("SPCS_GET_LOGS", "SERVICE", ("MONITOR",), "as `<service>!SPCS_GET_LOGS()`; after DROP: the former owner role"),
+    ("SPCS_GET_EVENTS", "SERVICE", ("MONITOR",), "as `<service>!SPCS_GET_EVENTS()`; after DROP: the former owner role"),
     # ---- network rules and integrations ------------------------------------------------------
     ("CREATE NETWORK RULE", "SCHEMA", ("CREATE NETWORK RULE",)),
     ("CREATE OR REPLACE NETWORK RULE", "NETWORK RULE", OWN, "and CREATE NETWORK RULE on the schema"),

@@ -9,8 +9,8 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from snowport import errors
+from snowport.commands import service_logs, tables
 from snowport.commands import stages as stage_commands
-from snowport.commands import tables
 from snowport.commands.context import Ctx
 from snowport.sql import render
 from snowport.sql.lexer import tokenize
@@ -47,6 +47,60 @@ def run(ctx: Ctx, sql: str, params: Any, describe_only: bool) -> Result:
     return run_parsed(ctx, parse(sql), params, describe_only)
 
 
+def service_calls(expression: exp.Expr) -> list[tuple[exp.Expr, list[str], str, dict[str, exp.Expr]]]:
+    """`TABLE(<service>!SPCS_GET_LOGS(START_TIME => .., END_TIME => ..))` and SPCS_GET_EVENTS in the statement:
+    (node to replace, the service name's parts, the function, its named arguments)."""
+    found = []
+    for node in list(expression.find_all(exp.ModelAttribute)):
+        fn = node.expression
+        if not isinstance(fn, exp.Anonymous) or str(fn.this).upper() not in service_logs.FUNCTIONS:
+            continue
+        parts = []
+        for ident in _flatten(node.this):
+            if not isinstance(ident, exp.Identifier):
+                raise errors.invalid_value(f"invalid service name {node.this.sql(dialect='snowflake')}")
+            parts.append(ident.this if ident.quoted else ident.this.upper())
+        kwargs: dict[str, exp.Expr] = {}
+        for arg in fn.expressions:
+            key = str(arg.this.name).upper() if isinstance(arg, exp.Kwarg) else ""
+            if key not in ("START_TIME", "END_TIME"):
+                raise errors.SnowflakeError(1003, "42000", errors.compilation(
+                    f"{str(fn.this).upper()} takes only START_TIME => <timestamp> and END_TIME => <timestamp>."))
+            kwargs[key] = arg.expression
+        table_node = node.parent if isinstance(node.parent, exp.TableFromRows) else node
+        found.append((table_node, parts, str(fn.this).upper(), kwargs))
+    return found
+
+
+def _flatten(name: exp.Expr) -> list[exp.Expr]:
+    """`a.b.c` as sqlglot nests it (Dot(Dot(a, b), c)) to [a, b, c]."""
+    if isinstance(name, exp.Dot):
+        return [*_flatten(name.this), *_flatten(name.expression)]
+    return [name]
+
+
+def _timestamp_arg(ctx: Ctx, value: exp.Expr) -> Any:
+    """A START_TIME / END_TIME argument evaluated by the data engine (it may be any timestamp expression)."""
+    result = ctx.session.engine.execute(exp.select(exp.cast(value, "TIMESTAMPTZ").as_("T")))
+    values = result.arrow.column(0).to_pylist() if result.arrow is not None else []
+    return values[0] if values else None
+
+
+def _replace_service_calls(ctx: Ctx, expression: exp.Expr, registered: list[str]) -> None:
+    for node, parts, function, kwargs in service_calls(expression):
+        bounds = {k: _timestamp_arg(ctx, v) for k, v in kwargs.items()}
+        rows = service_logs.table(ctx, parts, function, bounds.get("START_TIME"), bounds.get("END_TIME"))
+        name = f"_snowport_{function.lower()}_{len(registered)}"
+        ctx.session.engine.register(name, rows)
+        registered.append(name)
+        # qualified (DuckDB keeps registered tables in its temp catalog): no current database is needed
+        replacement = exp.table_(exp.to_identifier(name, quoted=True), db="main", catalog="temp")
+        alias = node.args.get("alias")
+        if alias is not None:
+            replacement.set("alias", alias)
+        node.replace(replacement)
+
+
 def run_parsed(ctx: Ctx, expression: exp.Expr, params: Any, describe_only: bool) -> Result:
     plan = tables.authorize(ctx, expression)
     if plan.skip_engine:
@@ -62,6 +116,7 @@ def run_parsed(ctx: Ctx, expression: exp.Expr, params: Any, describe_only: bool)
         ctx.core.warehouses.require(ctx)
     registered: list[str] = []
     try:
+        _replace_service_calls(ctx, expression, registered)
         for node, query_id in scans:
             stored = ctx.core.queries.result_for(ctx.session, query_id)
             name = f"_snowport_result_{len(registered)}_{abs(hash(query_id))}"
