@@ -5,12 +5,18 @@ period is 30 s."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import socket
 import subprocess
+import threading
 import time
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
-from registry_helpers import build_app_image, docker, ensure_base_image, ensure_engine
+from registry_helpers import BASE_IMAGE, build_app_image, docker, ensure_base_image, ensure_engine
 from snowflake.connector.errors import ProgrammingError
 
 from conftest import ADMIN_PASSWORD, start_server
@@ -190,3 +196,116 @@ def test_a_killed_container_is_seen_at_once_and_its_logs_kept(svc, cur):
     assert "run-start HARDY" in previous
     cur.execute("DROP SERVICE HARDY")
     _until(lambda: not _app_containers(svc, "HARDY"), 30, "DROP removes the containers")
+
+
+class _EngineProxy:
+    """A Unix-socket relay to the Docker engine that can be taken down and brought back: to Snowport it looks
+    like the engine restarting (its event stream breaks, connections are refused, then it answers again)."""
+
+    def __init__(self, path: Path, target: str = "/var/run/docker.sock") -> None:
+        self.path, self.target = path, target
+        self._conns: list[socket.socket] = []
+        self._listener: socket.socket | None = None
+
+    def start(self) -> None:
+        self.path.unlink(missing_ok=True)
+        self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._listener.bind(str(self.path))
+        self._listener.listen(16)
+        threading.Thread(target=self._accept, args=(self._listener,), daemon=True).start()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            upstream.connect(self.target)
+            self._conns += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+
+    def stop(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
+        for conn in self._conns:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+            conn.close()
+        self._conns.clear()
+        self.path.unlink(missing_ok=True)
+
+
+def _engine_cli(args: list[str], check: bool = False) -> subprocess.CompletedProcess:
+    """The docker CLI on the engine itself (not through the test's relay, which DOCKER_HOST names)."""
+    env = {k: v for k, v in os.environ.items() if k != "DOCKER_HOST"}
+    return subprocess.run(args, capture_output=True, text=True, env=env, check=check)
+
+
+def test_the_event_watcher_survives_the_engine_going_away(tmp_path, monkeypatch):
+    """The watcher reconnects with backoff after the engine's stream breaks, and what happened meanwhile (a
+    container killed while it was away) still reaches the platform events: it resubscribes from the last
+    event's time."""
+    from snowport.compute.engine_events import EngineEventWatcher
+    from snowport.compute.service_logs import ServiceLogStore
+    from snowport.compute.services import INSTANCE_LABEL, SERVICE_LABEL
+    from snowport.config import Settings
+    from snowport.core import Snowport
+    from snowport.runtime import ContainerSpec, PodSpec, RestartPolicy
+
+    ensure_engine()
+    ensure_base_image()
+    proxy = _EngineProxy(tmp_path / "engine.sock")
+    proxy.start()
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{proxy.path}")
+    core = Snowport(Settings(data_dir=tmp_path / "data", admin_password="pw"))
+    runtime = core.runtime
+    store = ServiceLogStore(tmp_path / "data")
+    watcher = EngineEventWatcher(core, store, max_backoff=1.0)
+    spec = PodSpec(pod_id="svc-424242-0", containers=(ContainerSpec(
+        name="main", image=BASE_IMAGE, command=("sh", "-c", "sleep 3600")),),
+        labels={SERVICE_LABEL: "424242", INSTANCE_LABEL: "0"}, restart_policy=RestartPolicy.NEVER,
+        network=runtime.scope, grace_seconds=1.0)
+    everything = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
+
+    def statuses() -> list[str]:
+        return [e["v"]["status"] for e in store.events(424242, *everything) if e["c"] == "main"]
+
+    try:
+        watcher.start()
+        _until(lambda: watcher.connects == 1, 10, "the watcher subscribes")
+        runtime.ensure_network(runtime.scope)
+        runtime.create_pod(spec)
+        _until(lambda: "READY" in statuses(), 10, f"the start recorded: {statuses()}")
+        proxy.stop()  # the engine "goes away"
+        time.sleep(1.5)  # the watcher notices and retries in vain
+        app = _engine_cli(["docker", "ps", "-q", "--filter", f"label=snowport.managed={runtime.scope}",
+                           "--filter", "name=-main$"]).stdout.split()
+        _engine_cli(["docker", "kill", *app], check=True)
+        assert "FAILED" not in statuses()
+        proxy.start()  # ... and comes back
+        _until(lambda: watcher.connects >= 2, 10, "the watcher reconnects")
+        _until(lambda: "FAILED" in statuses(), 10, f"the kill while away recorded: {statuses()}")
+        died = [e for e in store.events(424242, *everything) if e["v"]["status"] == "FAILED"]
+        assert len(died) == 1 and died[0]["v"]["exitCode"] == 137 and died[0]["sev"] == "ERROR"
+    finally:
+        watcher.stop()
+        ids = _engine_cli(["docker", "ps", "-aq", "--filter", f"label=snowport.managed={runtime.scope}"]).stdout.split()
+        if ids:
+            _engine_cli(["docker", "rm", "-f", *ids])
+        _engine_cli(["docker", "network", "rm", runtime.scope])
+        core.close()
+        proxy.stop()
