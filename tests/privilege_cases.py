@@ -14,6 +14,7 @@ the probe. Rows checked on NONE run once as the bare role.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -250,6 +251,12 @@ SV_POOL = ["USE ROLE ACCOUNTADMIN", "CREATE COMPUTE POOL {P} " + POOL_SHAPE + " 
            "CREATE IMAGE REPOSITORY {IR}"]
 SERVICE = [*DB, *SV_POOL, "CREATE SERVICE {SV} IN COMPUTE POOL {P} FROM SPECIFICATION " + SV_SPEC]
 SEE_SV = ["GRANT USAGE ON SERVICE {SV} TO ROLE {R}"]
+SV_SPEC_V2_TEXT = "spec:\n  containers:\n  - name: main\n    image: /{D}/s/ir/app:2\n"
+SV_SPEC_V2 = f"$${SV_SPEC_V2_TEXT}$$"
+
+
+def upgraded_to_v2(rows: list[dict], ns: dict) -> bool:
+    return rows[0]["spec_digest"] == hashlib.sha256(SV_SPEC_V2_TEXT.format(**ns).encode()).hexdigest()
 SHOW_SV = show("SERVICES", "SV", "SCHEMA {S}", "name", "owner", "status", "min_instances")
 RULE_DEF = "TYPE = 'HOST_PORT' MODE = 'EGRESS' VALUE_LIST = ('example.com:443')"
 RULE = [*DB, "CREATE NETWORK RULE {NR} " + RULE_DEF + " COMMENT = 'before'"]
@@ -551,6 +558,11 @@ CASES: list[Case] = [
          base=USE_DB, without=SEE_SV, grant=priv("OPERATE", "SERVICE", "{SV}"),
          refusal=insufficient("service", "{SV}"), probe=SHOW_SV,
          effect=lambda rows, ns: rows[0]["status"] != "SUSPENDED"),
+    Case("ALTER SERVICE FROM", "ALTER SERVICE {SV} FROM SPECIFICATION " + SV_SPEC_V2, setup=SERVICE, base=[
+        *USE_DB, "GRANT READ ON IMAGE REPOSITORY {IR} TO ROLE {R}"], without=SEE_SV,
+         grant=priv("OPERATE", "SERVICE", "{SV}"), refusal=insufficient("service", "{SV}"),
+         probe=show("SERVICES", "SV", "SCHEMA {S}", "name", "spec_digest"),
+         effect=upgraded_to_v2),
     Case("DROP SERVICE", "DROP SERVICE {SV}", setup=SERVICE, base=USE_DB, without=SEE_SV,
          grant=own("SERVICE", "{SV}"), refusal=insufficient("service", "{SV}"), probe=SHOW_SV, effect=none),
     Case("SHOW SERVICES", "SHOW SERVICES LIKE 'SV' IN SCHEMA {S}", setup=SERVICE, base=USE_DB,
@@ -560,9 +572,18 @@ CASES: list[Case] = [
     Case("SHOW SERVICE CONTAINERS IN SERVICE", "SHOW SERVICE CONTAINERS IN SERVICE {SV}", setup=SERVICE,
          base=USE_DB, without=SEE_SV, grant=priv("MONITOR", "SERVICE", "{SV}"),
          refusal=insufficient("service", "{SV}"), result=contains(service_name="SV")),
+    Case("SHOW SERVICE INSTANCES IN SERVICE", "SHOW SERVICE INSTANCES IN SERVICE {SV}", setup=SERVICE,
+         base=USE_DB, without=SEE_SV, grant=priv("MONITOR", "SERVICE", "{SV}"),
+         refusal=insufficient("service", "{SV}"), result=lambda rows, ns: all(r["service_name"] == "SV" for r in rows)),
     Case("SYSTEM$GET_SERVICE_STATUS", "SELECT SYSTEM$GET_SERVICE_STATUS('{SV}') AS S", setup=SERVICE, base=USE_DB,
          without=SEE_SV, grant=priv("MONITOR", "SERVICE", "{SV}"), refusal=insufficient("service", "{SV}"),
          result=some),
+    Case("SYSTEM$WAIT_FOR_SERVICES", "SELECT SYSTEM$WAIT_FOR_SERVICES(0, '{SV}') AS W", setup=SERVICE, base=USE_DB,
+         without=SEE_SV, grant=priv("MONITOR", "SERVICE", "{SV}"), refusal=insufficient("service", "{SV}"),
+         allowed_errors=(2143,)),
+    Case("SPCS_WAIT_FOR", "CALL {SV}!SPCS_WAIT_FOR('PENDING', 1)", setup=SERVICE, base=USE_DB,
+         grant=priv("MONITOR", "SERVICE", "{SV}"), refusal=missing("{SV}"),
+         result=lambda rows, ns: rows == [{"SPCS_WAIT_FOR": "Service SV reached status PENDING."}]),
     Case("SYSTEM$GET_SERVICE_LOGS", "SELECT SYSTEM$GET_SERVICE_LOGS('{SV}', 0, 'main') AS L", setup=SERVICE,
          base=USE_DB, without=SEE_SV, grant=priv("MONITOR", "SERVICE", "{SV}"),
          refusal=insufficient("service", "{SV}"), allowed_errors=(2025, 2143)),

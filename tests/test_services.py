@@ -5,6 +5,7 @@ and drop, all through the real connector."""
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import time
 
@@ -31,6 +32,7 @@ def svc(tmp_path_factory):
     ensure_base_image()
     server = start_server(tmp_path_factory.mktemp("services") / "data", SNOWPORT_SERVICE_TICK_SECONDS="0.5",
                           SNOWPORT_WAREHOUSE_TICK_SECONDS="0.2")
+    SCOPE["svc"] = _scope_of(server)
     yield server
     server.stop()
     for cid in _containers_of_services():
@@ -46,7 +48,7 @@ def cur(svc, tmp_path_factory):
                 "GRANT CREATE COMPUTE POOL ON ACCOUNT TO ROLE SVC_ROLE", "GRANT ROLE SVC_ROLE TO USER ADMIN",
                 "USE ROLE SVC_ROLE", "CREATE DATABASE SVC_DB", "CREATE IMAGE REPOSITORY SVC_DB.PUBLIC.SVC_REPO",
                 "CREATE STAGE SVC_DB.PUBLIC.SPECS",
-                "CREATE COMPUTE POOL SVC_POOL MIN_NODES = 1 MAX_NODES = 1 INSTANCE_FAMILY = CPU_X64_XS"):
+                "CREATE COMPUTE POOL SVC_POOL MIN_NODES = 1 MAX_NODES = 4 INSTANCE_FAMILY = CPU_X64_XS"):
         cursor.execute(sql)
     config = tmp_path_factory.mktemp("docker-config")
     work = tmp_path_factory.mktemp("image")
@@ -60,9 +62,21 @@ def cur(svc, tmp_path_factory):
     conn.close()
 
 
+SCOPE: dict[str, str] = {}  # this module's server's runtime scope: other servers share the engine
+
+
+def _scope_of(server) -> str:
+    """The runtime scope Snowport keeps in its catalog (`snowport.managed=<scope>` on its containers)."""
+    with sqlite3.connect(server.data_dir / "catalog.sqlite") as db:
+        return "snowport-" + db.execute("SELECT value FROM snowport_meta WHERE key = 'runtime_scope'").fetchone()[0]
+
+
+def _mine() -> list[str]:
+    return ["--filter", "label=snowport.service", "--filter", f"label=snowport.managed={SCOPE['svc']}"]
+
+
 def _containers_of_services() -> list[str]:
-    out = subprocess.run(["docker", "ps", "-aq", "--filter", "label=snowport.service"], capture_output=True,
-                         text=True).stdout
+    out = subprocess.run(["docker", "ps", "-aq", *_mine()], capture_output=True, text=True).stdout
     return out.split()
 
 
@@ -123,13 +137,147 @@ def test_service_runs_reports_and_stops(cur):
     assert "SNOWFLAKE_SERVICE_NAME=ECHO" in env and "GREETING=42" in env
 
 
+def _web_spec(version: str) -> str:
+    """An instance that serves `version` over HTTP once it has slept a little: its readiness probe passes late."""
+    return f"""
+spec:
+  containers:
+  - name: web
+    image: /svc_db/public/svc_repo/app:1
+    command: ["sh", "-c", "mkdir -p /www; echo {version} > /www/index.html; sleep 1; exec busybox httpd -f -p 8080 -h /www"]
+    resources:
+      requests:
+        cpu: 0.1
+        memory: 64Mi
+    readinessProbe:
+      port: 8080
+      path: /index.html
+"""
+
+
+def _instances(cur, name: str) -> list[dict]:
+    rows = cur.execute(f"SHOW SERVICE INSTANCES IN SERVICE SVC_DB.PUBLIC.{name}").fetchall()
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r, strict=True)) for r in rows]
+
+
+def test_a_rolling_upgrade_replaces_highest_first_and_keeps_min_ready(cur):
+    """ALTER SERVICE ... FROM: one instance at a time, highest id first, never fewer than
+    MIN_READY_INSTANCES ready (spcs-reference 3.3); per-instance spec_digest lags the service's."""
+    _wait_until_no_service_containers()
+    cur.execute(f"CREATE SERVICE SVC_DB.PUBLIC.ROLLING IN COMPUTE POOL SVC_POOL FROM SPECIFICATION $${_web_spec('v1')}$$ "
+                "MIN_INSTANCES = 3 MAX_INSTANCES = 3 MIN_READY_INSTANCES = 2")
+    _wait(cur, "ROLLING", "RUNNING", timeout=90)
+    deadline = time.time() + 60
+    while [i["status"] for i in _instances(cur, "ROLLING")] != ["READY"] * 3:
+        assert time.time() < deadline, _instances(cur, "ROLLING")
+        time.sleep(0.3)
+    old = {i["spec_digest"] for i in _instances(cur, "ROLLING")}
+    assert len(old) == 1 and all(i["ip_address"] and i["start_time"] for i in _instances(cur, "ROLLING"))
+    assert cur.execute("ALTER SERVICE SVC_DB.PUBLIC.ROLLING FROM SPECIFICATION "
+                       f"$${_web_spec('v2')}$$").fetchall() == [("Statement executed successfully.",)]
+    new = cur.execute("SHOW SERVICES LIKE 'ROLLING'").fetchone()
+    described = dict(zip([d[0] for d in cur.description], new, strict=True))
+    assert described["spec_digest"] not in old  # the service's digest changes at once
+    replaced_order: list[str] = []
+    fewest_ready = 3
+    saw_upgrading = False
+    deadline = time.time() + 120
+    while True:
+        instances = _instances(cur, "ROLLING")
+        fewest_ready = min(fewest_ready, sum(i["status"] == "READY" for i in instances))
+        saw_upgrading = saw_upgrading or cur.execute("SHOW SERVICES LIKE 'ROLLING'").fetchone()[
+            [d[0] for d in cur.description].index("is_upgrading")] == "true"
+        for i in instances:
+            if i["spec_digest"] == described["spec_digest"] and i["instance_id"] not in replaced_order:
+                replaced_order.append(i["instance_id"])
+        if len(replaced_order) == 3 and all(i["status"] == "READY" for i in instances):
+            break
+        assert time.time() < deadline, (instances, replaced_order)
+        time.sleep(0.1)
+    assert replaced_order == ["2", "1", "0"]
+    assert fewest_ready >= 2, "readiness dropped below MIN_READY_INSTANCES during the upgrade"
+    assert saw_upgrading
+    deadline = time.time() + 20
+    while cur.execute("SHOW SERVICES LIKE 'ROLLING'").fetchone()[[d[0] for d in cur.description].index(
+            "is_upgrading")] != "false":
+        assert time.time() < deadline
+        time.sleep(0.3)
+    assert len(_containers_of_services()) == 6  # three sandboxes and three web containers: old pods are gone
+    cur.execute("DROP SERVICE SVC_DB.PUBLIC.ROLLING")
+
+
+def _small_spec(cpu: str) -> str:
+    return f"""
+spec:
+  containers:
+  - name: main
+    image: /svc_db/public/svc_repo/app:1
+    command: ["sleep", "3600"]
+    resources:
+      requests:
+        cpu: {cpu}
+        memory: 64Mi
+"""
+
+
+def test_instances_are_placed_by_their_requests(cur):
+    """CPU_X64_XS nodes hold 1 vCPU: with MAX_NODES = 1 two 0.4-vCPU instances run and the third waits,
+    PENDING with Snowflake's message, until room is freed; an instance bigger than a node is refused."""
+    _wait_until_no_service_containers()
+    cur.execute("CREATE COMPUTE POOL TINY_POOL MIN_NODES = 1 MAX_NODES = 1 INSTANCE_FAMILY = CPU_X64_XS")
+    try:
+        _place_on_tiny_pool(cur)
+    finally:
+        cur.execute("DROP SERVICE IF EXISTS SVC_DB.PUBLIC.PACKED")
+        cur.execute("DROP COMPUTE POOL TINY_POOL")
+
+
+def _place_on_tiny_pool(cur) -> None:
+    with pytest.raises(ProgrammingError) as info:
+        cur.execute(f"CREATE SERVICE SVC_DB.PUBLIC.HUGE IN COMPUTE POOL TINY_POOL FROM SPECIFICATION $${_small_spec('2')}$$")
+    assert info.value.errno == 2025 and "exceed the capacity of a node of compute pool TINY_POOL" in info.value.msg
+    assert cur.execute("SHOW SERVICES LIKE 'HUGE' IN ACCOUNT").fetchall() == []
+    cur.execute(f"CREATE SERVICE SVC_DB.PUBLIC.PACKED IN COMPUTE POOL TINY_POOL FROM SPECIFICATION $${_small_spec('0.4')}$$ "
+                "MIN_INSTANCES = 3 MAX_INSTANCES = 3 MIN_READY_INSTANCES = 2")
+    _wait(cur, "PACKED", "RUNNING")
+    deadline = time.time() + 30
+    while True:
+        instances = {i["instance_id"]: i["status"] for i in _instances(cur, "PACKED")}
+        if instances == {"0": "READY", "1": "READY", "2": "PENDING"}:
+            break
+        assert time.time() < deadline, instances
+        time.sleep(0.3)
+    waiting = [r for r in cur.execute("SHOW SERVICE CONTAINERS IN SERVICE SVC_DB.PUBLIC.PACKED").fetchall()
+               if r[4] == "2"]
+    assert waiting[0][7:9] == ("PENDING", "Unschedulable due to insufficient resources")
+    assert len(_containers_of_services()) == 4  # two pods: a sandbox and a container each
+    cur.execute("ALTER COMPUTE POOL TINY_POOL SET MAX_NODES = 2")  # room on a second node
+    deadline = time.time() + 30
+    while [i["status"] for i in _instances(cur, "PACKED")] != ["READY"] * 3:
+        assert time.time() < deadline, _instances(cur, "PACKED")
+        time.sleep(0.3)
+    nodes = cur.execute("SHOW NODES IN COMPUTE POOL TINY_POOL").fetchall()
+    assert len(nodes) == 2
+
+
 def test_service_from_a_staged_spec_file(cur, tmp_path):
     spec_file = tmp_path / "echo.yaml"
     spec_file.write_text(SPEC)
     cur.execute(f"PUT file://{spec_file} @SVC_DB.PUBLIC.SPECS AUTO_COMPRESS=FALSE OVERWRITE=TRUE")
     cur.execute("CREATE SERVICE SVC_DB.PUBLIC.FROM_STAGE IN COMPUTE POOL SVC_POOL "
                 "FROM @SVC_DB.PUBLIC.SPECS SPECIFICATION_FILE='echo.yaml'")
-    _wait(cur, "FROM_STAGE", "RUNNING")
+    # the waits a setup script uses instead of polling
+    assert cur.execute("SELECT SYSTEM$WAIT_FOR_SERVICES(60, 'SVC_DB.PUBLIC.FROM_STAGE')").fetchone() == ("OK",)
+    assert cur.execute("CALL SVC_DB.PUBLIC.FROM_STAGE!SPCS_WAIT_FOR('RUNNING', 30)").fetchone() == (
+        "Service FROM_STAGE reached status RUNNING.",)
+    assert _status(cur, "FROM_STAGE") == "RUNNING"
+    cur.execute("ALTER SERVICE SVC_DB.PUBLIC.FROM_STAGE SUSPEND")
+    started = time.time()
+    with pytest.raises(ProgrammingError) as info:
+        cur.execute("CALL SVC_DB.PUBLIC.FROM_STAGE!SPCS_WAIT_FOR('RUNNING', 30)")
+    assert info.value.errno == 2143 and "its status is SUSPENDED" in info.value.msg
+    assert time.time() - started < 5, "a status that cannot come fails at once"
     cur.execute("DROP SERVICE SVC_DB.PUBLIC.FROM_STAGE")
 
 
@@ -175,7 +323,7 @@ def test_a_container_reaches_snowport_with_its_session_token(svc, cur):
     """The token file and SNOWFLAKE_HOST/PORT lead back to Snowport, and the token opens a session
     with the service's owner role (what the tutorial's notebook code does with the connector)."""
     cur.execute("CREATE SERVICE SVC_DB.PUBLIC.CALLER IN COMPUTE POOL SVC_POOL FROM SPECIFICATION "
-                f"$${CONNECT_BACK_SPEC}$$")
+                f"$${CONNECT_BACK_SPEC.replace('$SNOWFLAKE_PORT', str(svc.port))}$$")  # the plain listener
     _wait(cur, "CALLER", "RUNNING")
     deadline = time.time() + 30
     while True:
@@ -197,7 +345,7 @@ def test_two_servers_on_one_engine_leave_each_others_pods_alone(svc, cur, tmp_pa
     _wait_until_no_service_containers()
     cur.execute(f"CREATE SERVICE SVC_DB.PUBLIC.MINE IN COMPUTE POOL SVC_POOL FROM SPECIFICATION $${SPEC}$$")
     _wait(cur, "MINE", "RUNNING")
-    mine = subprocess.run(["docker", "ps", "-q", "--no-trunc", "--filter", "label=snowport.service"],
+    mine = subprocess.run(["docker", "ps", "-q", "--no-trunc", *_mine()],
                           capture_output=True, text=True).stdout.split()
     since = str(int(time.time()) - 1)
     other = start_server(tmp_path / "other", SNOWPORT_SERVICE_TICK_SECONDS="0.3")
@@ -227,7 +375,7 @@ def test_killed_containers_come_back_and_a_restarted_server_adopts_its_pods(svc,
     app = [c for c in _containers_of_services() if _label(c, "snowport.service")]
 
     def app_container() -> str:
-        out = subprocess.run(["docker", "ps", "-q", "--filter", "label=snowport.service", "--filter",
+        out = subprocess.run(["docker", "ps", "-q", *_mine(), "--filter",
                               "name=-main$"], capture_output=True, text=True).stdout.split()
         assert len(out) == 1, out
         return out[0]
@@ -242,6 +390,19 @@ def test_killed_containers_come_back_and_a_restarted_server_adopts_its_pods(svc,
         assert time.time() < deadline, f"{[list(r) for r in rows]}\nserver log:\n{svc.log()[-6000:]}"
         time.sleep(0.3)
     assert app, "the pod's containers carry the service label"
+
+    # removed behind Snowport's back: the pod is completed with a new container
+    removed = app_container()
+    subprocess.run(["docker", "rm", "-f", removed], check=True, capture_output=True)
+    deadline = time.time() + 30
+    while True:
+        out = subprocess.run(["docker", "ps", "-q", *_mine(), "--filter", "name=-main$"], capture_output=True,
+                             text=True).stdout.split()
+        rows = cur.execute("SHOW SERVICE CONTAINERS IN SERVICE SVC_DB.PUBLIC.HARDY").fetchall()
+        if len(out) == 1 and out[0] != removed and rows and rows[0][7] == "READY":
+            break
+        assert time.time() < deadline, (out, rows)
+        time.sleep(0.3)
 
     # kill -9 of Snowport itself: the restarted server adopts the running pod (no new container)
     running = app_container()

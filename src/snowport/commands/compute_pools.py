@@ -25,6 +25,7 @@ from snowport.commands.columns import Col, Rows, columns, created_on, like_match
 from snowport.commands.context import Ctx
 from snowport.commands.kinds import COMPUTE_POOL
 from snowport.commands.lifecycle import Name
+from snowport.spec import ResourceTotals
 
 # Controller's name in the runner (compute/pools.py) and the observed states (spcs-reference 2.9).
 RECONCILER = "compute-pools"
@@ -41,6 +42,12 @@ class InstanceFamily:
     gpu: str = ""
     gpu_count: int = 0
     gpu_memory_gib: float = 0
+
+    @property
+    def capacity(self) -> ResourceTotals:
+        """What one node holds: the sum of the resource requests of the instances placed on it."""
+        return ResourceTotals(cpu_millis=int(self.vcpu * 1000), memory_bytes=int(self.memory_gib * 1024 ** 3),
+                              gpus=self.gpu_count)
 
     @property
     def description(self) -> str:

@@ -1,5 +1,5 @@
-"""Services: CREATE / ALTER (SUSPEND, RESUME) / DROP / SHOW / DESCRIBE SERVICE, SHOW SERVICE CONTAINERS,
-SYSTEM$GET_SERVICE_STATUS and SYSTEM$GET_SERVICE_LOGS.
+"""Services: CREATE / ALTER (SUSPEND, RESUME, SET, UNSET, FROM = upgrade) / DROP / SHOW / DESCRIBE SERVICE,
+SHOW SERVICE CONTAINERS / INSTANCES, SYSTEM$GET_SERVICE_STATUS and SYSTEM$GET_SERVICE_LOGS.
 
 The catalog keeps what the owner asked for: the spec as written (and its USING values), the pool, the
 instance counts, whether it is suspended, and each container's image pinned to its digest at CREATE, as
@@ -22,12 +22,13 @@ from snowport.catalog.store import CatalogObject, Transaction
 from snowport.commands import lifecycle, properties
 from snowport.commands import stages as stage_commands
 from snowport.commands.columns import Col, Rows, columns, created_on, like_matcher, owner_role_type, tf, ts
+from snowport.commands.compute_pools import FAMILIES
 from snowport.commands.compute_pools import SUSPENDED as POOL_SUSPENDED
 from snowport.commands.context import Ctx
 from snowport.commands.kinds import SERVICE, storage_key
 from snowport.commands.lifecycle import Name
 from snowport.names import display, normalize
-from snowport.spec import ImageRefError, ServiceSpec, parse_spec
+from snowport.spec import ImageRefError, ResourceTotals, ServiceSpec, effective_requests, parse_spec
 from snowport.stages.locations import parse_stage_ref
 
 RECONCILER = "services"
@@ -72,6 +73,20 @@ def _checked(service: CatalogObject) -> CatalogObject:
     if p["min_ready_instances"] > p["min_instances"]:
         raise errors.invalid_value("MIN_READY_INSTANCES must be less than or equal to MIN_INSTANCES.")
     return service.evolve(props=p)
+
+
+def _fits_a_node(spec: ServiceSpec, pool: CatalogObject) -> None:
+    """An instance whose requests exceed one empty node of the pool could never run: refused at once
+    (spcs-reference 2.10); one that merely waits for room is created and stays PENDING."""
+    family = FAMILIES[pool.props["instance_family"]]
+    need = ResourceTotals()
+    for container in spec.containers:
+        need = need + effective_requests(container)
+    if not need.fits_in(family.capacity):
+        raise errors.invalid_value(
+            f"The resources one instance requests (cpu {need.cpu_millis / 1000:g}, memory "
+            f"{need.memory_bytes / 1024 ** 3:.3g} GiB, GPUs {need.gpus}) exceed the capacity of a node of compute "
+            f"pool {pool.name} ({family.name}: {family.description}).")
 
 
 def _spec_text(ctx: Ctx, source: SpecSource) -> str:
@@ -128,6 +143,7 @@ def create(ctx: Ctx, parts: list[str], pool_name: str, source: SpecSource, value
                 3001, "42501", "SQL access control error:\nServices cannot be owned by ACCOUNTADMIN; use another role.")
         text = _spec_text(ctx, source)
         spec = parse_spec(text, source.using if source.template else None)
+        _fits_a_node(spec, pool)
         for name in (values.get("EXTERNAL_ACCESS_INTEGRATIONS") or []):
             integration = ctx.catalog.get("INTEGRATION", str(name))
             if integration is None or not ctx.auth.has(ctx.session, integration, ("USAGE",)):
@@ -188,6 +204,39 @@ def resume(ctx: Ctx, parts: list[str], if_exists: bool = False) -> str:
     return _set_suspended(ctx, parts, "ALTER SERVICE RESUME", False, if_exists)
 
 
+def upgrade(ctx: Ctx, parts: list[str], source: SpecSource, if_exists: bool = False) -> str:
+    """ALTER SERVICE ... FROM ...: the new spec is validated and its image tags re-resolved and pinned now
+    (READ on the repositories, as at CREATE); the controller then replaces the instances one at a time,
+    highest id first, keeping MIN_READY_INSTANCES ready (compute/rollout.py)."""
+    target = _target(ctx, parts, "ALTER SERVICE FROM")
+
+    def upgraded(service: CatalogObject) -> CatalogObject:
+        text = _spec_text(ctx, source)
+        spec = parse_spec(text, source.using if source.template else None)
+        pool = ctx.catalog.get("COMPUTE POOL", service.props["compute_pool"])
+        if pool is not None:
+            _fits_a_node(spec, pool)
+        return service.with_props(spec_text=text, using=source.using if source.template else None,
+                                  spec_digest=hashlib.sha256(text.encode()).hexdigest(),
+                                  images=_pin_images(ctx, spec, target), updated_on=time.time())
+
+    service = lifecycle.alter(ctx, SERVICE, target, "ALTER SERVICE FROM", upgraded, if_exists)
+    if service is not None:
+        _notify(ctx, service)
+    return lifecycle.SUCCESS
+
+
+def unset_properties(ctx: Ctx, parts: list[str], keys: list[str], if_exists: bool = False) -> str:
+    """UNSET: MIN_INSTANCES back to 1, MAX_INSTANCES and MIN_READY_INSTANCES back to MIN_INSTANCES."""
+    stored = {"EXTERNAL_ACCESS_INTEGRATIONS": "external_access_integrations"}
+    service = lifecycle.alter(ctx, SERVICE, _target(ctx, parts, "ALTER SERVICE"), "ALTER SERVICE",
+                              lambda s: _checked(properties.unset(s, keys, "SERVICE", PROPERTIES, stored)
+                                                 .with_props(updated_on=time.time())), if_exists)
+    if service is not None:
+        _notify(ctx, service)
+    return lifecycle.SUCCESS
+
+
 def set_properties(ctx: Ctx, parts: list[str], values: dict[str, Any], if_exists: bool = False) -> str:
     service = lifecycle.alter(ctx, SERVICE, _target(ctx, parts, "ALTER SERVICE"), "ALTER SERVICE",
                               lambda s: _checked(properties.apply(s, values, "SERVICE", PROPERTIES, CONVERT)
@@ -218,6 +267,7 @@ class ServiceRow:
     status: str
     current: int
     show_spec: bool = False
+    upgrading: str = "false"
 
 
 def _s(key: str, default: Any = None) -> Any:
@@ -260,7 +310,7 @@ _TAIL = (
     Col("is_job", value=lambda r: "false"),
     Col("is_async_job", value=lambda r: "false"),
     Col("spec_digest", value=_s("spec_digest")),
-    Col("is_upgrading", value=lambda r: "false"),
+    Col("is_upgrading", value=lambda r: r.upgrading),
     Col("managing_object_domain", value=lambda r: None),
     Col("managing_object_name", value=lambda r: None),
 )
@@ -271,7 +321,8 @@ DESCRIBE_COLUMNS = columns(*_LEAD, Col("spec", value=lambda r: r.service.props.g
 
 def _row(ctx: Ctx, service: CatalogObject, show_spec: bool = False) -> ServiceRow:
     ready = {c["instanceId"] for c in containers(ctx, service) if c.get("status") in ("READY", "PENDING", "FAILED")}
-    return ServiceRow(service, status(ctx, service), len(ready), show_spec)
+    upgrading = ctx.core.observed.value(service.id, "upgrading", False) and not service.props.get("suspended")
+    return ServiceRow(service, status(ctx, service), len(ready), show_spec, tf(bool(upgrading)))
 
 
 def show(ctx: Ctx, like: str | None, database: str | None, schema: str | None) -> Rows:
@@ -317,6 +368,27 @@ def show_containers(ctx: Ctx, parts: list[str]) -> Rows:
     return Rows(CONTAINER_COLUMNS, [{**base, **c} for c in found] or [base])
 
 
+INSTANCE_COLUMNS = columns(
+    Col("database_name", value=lambda i: i["database"]), Col("schema_name", value=lambda i: i["schema"]),
+    Col("service_name", value=lambda i: i["serviceName"]), Col("service_status", value=lambda i: i["serviceStatus"]),
+    Col("instance_id", value=lambda i: i.get("instanceId")), Col("status", value=lambda i: i.get("status")),
+    Col("spec_digest", value=lambda i: i.get("specDigest")),
+    Col("creation_time", value=lambda i: i.get("creationTime")), Col("start_time", value=lambda i: i.get("startTime")),
+    Col("ip_address", value=lambda i: i.get("ipAddress")),
+)
+
+
+def show_instances(ctx: Ctx, parts: list[str]) -> Rows:
+    """SHOW SERVICE INSTANCES IN SERVICE: one row per instance; during an upgrade an instance's
+    spec_digest is the one it runs, so it lags the service's until the instance is replaced."""
+    service = _visible(ctx, parts, "SHOW SERVICE INSTANCES IN SERVICE")
+    state = status(ctx, service)
+    base = {"database": service.database, "schema": service.schema, "serviceName": service.name,
+            "serviceStatus": state}
+    found = ctx.core.observed.value(service.id, "instances", []) if state != "SUSPENDED" else []
+    return Rows(INSTANCE_COLUMNS, [{**base, **i} for i in found])
+
+
 def _name_parts(name: str) -> list[str]:
     """A service name given as a string argument (`'db.schema.svc'`), split and normalised."""
     return [normalize(p) for p in name.split(".") if p]
@@ -335,6 +407,52 @@ def get_status(ctx: Ctx, name: str, timeout_seconds: float = 0) -> str:
     keys = ("status", "message", "containerName", "instanceId", "serviceName", "image", "restartCount", "startTime")
     return json.dumps([{k: c.get(k) if k != "serviceName" else service.name for k in keys} for c in found],
                       separators=(",", ":"))
+
+
+REACHABLE_FROM = {"RUNNING": ("PENDING", "RUNNING"), "SUSPENDED": ("SUSPENDING", "SUSPENDED", "RUNNING", "PENDING",
+                                                                 "FAILED"),
+                  "PENDING": ("PENDING",), "FAILED": ("PENDING", "RUNNING", "FAILED")}
+
+
+def wait_for(ctx: Ctx, parts: list[str], wanted: str, timeout_seconds: float) -> str:
+    """<service>!SPCS_WAIT_FOR('<status>', <seconds>): blocks until the service shows the status; an error
+    naming the current status on timeout, or at once when the status cannot come (a suspended service
+    does not start by waiting). Any of OWNERSHIP / USAGE / MONITOR / OPERATE (spcs-reference 3.14)."""
+    service = _visible(ctx, parts, "SPCS_WAIT_FOR")
+    wanted = wanted.upper()
+    deadline = time.time() + max(0.0, float(timeout_seconds))
+    while True:
+        service = ctx.catalog.by_id(service.id) or service
+        current = status(ctx, service)
+        if current == wanted:
+            return f"Service {service.name} reached status {wanted}."
+        if current not in REACHABLE_FROM.get(wanted, (current,)) or time.time() >= deadline:
+            raise errors.SnowflakeError(
+                2143, "22000",
+                f"Service {service.name} did not reach status {wanted}: its status is {current}.")
+        time.sleep(0.2)
+
+
+def wait_for_services(ctx: Ctx, timeout_seconds: Any, *names: str) -> str:
+    """SYSTEM$WAIT_FOR_SERVICES(<seconds>, '<svc>' [, ...]): 'OK' once every service is RUNNING with no
+    upgrade in progress; returns early with the failure when one is FAILED; an error on timeout."""
+    if not names:
+        raise errors.invalid_value("SYSTEM$WAIT_FOR_SERVICES needs at least one service name.")
+    watched = [_visible(ctx, _name_parts(n), "SYSTEM$WAIT_FOR_SERVICES") for n in names]
+    deadline = time.time() + max(0.0, float(timeout_seconds))
+    while True:
+        states = {s.name: status(ctx, s) for s in watched}
+        failed = [n for n, st in states.items() if st == "FAILED"]
+        if failed:
+            return f"Service {failed[0]} is FAILED."
+        upgrading = [s.name for s in watched if ctx.core.observed.value(s.id, "upgrading", False)]
+        if all(st == "RUNNING" for st in states.values()) and not upgrading:
+            return "OK"
+        if time.time() >= deadline:
+            waiting = ", ".join(f"{n} is {st}" for n, st in states.items() if st != "RUNNING" or n in upgrading)
+            raise errors.SnowflakeError(2143, "22000",
+                                        f"Timed out waiting for services to become ready: {waiting}.")
+        time.sleep(0.2)
 
 
 def get_logs(ctx: Ctx, name: str, instance: Any, container: str, lines: int | None = None,

@@ -292,6 +292,7 @@ def substitute_functions(ctx: Ctx, expression: exp.Expr) -> bool:
         "SYSTEM$REGISTRY_LIST_IMAGES": lambda a: image_repositories.list_images(ctx, _string_arg(a)),
         "SYSTEM$GET_SERVICE_STATUS": lambda a: services.get_status(ctx, *_literal_args(a, 1, 2)),
         "SYSTEM$GET_SERVICE_LOGS": lambda a: services.get_logs(ctx, *_literal_args(a, 3, 7)),
+        "SYSTEM$WAIT_FOR_SERVICES": lambda a: services.wait_for_services(ctx, *_literal_args(a, 2, 100)),
     }
     changed = False
 

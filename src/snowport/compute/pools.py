@@ -22,6 +22,7 @@ from snowport.commands.compute_pools import (
     STARTING,
     SUSPENDED,
 )
+from snowport.compute.placement import place
 
 CAPACITY_ERROR = "392507"
 
@@ -75,7 +76,10 @@ class ComputePoolReconciler:
                          status_message=f"Compute pool is starting for the last {minutes} minutes. "
                                         "We have observed CAPACITY_ERROR.")
             return
-        target = min(max(pool.props["min_nodes"], seen.get("needed_nodes", 0)), pool.props["max_nodes"])
+        needed = place(pool, [s for s in self.core.catalog.list("SERVICE") if s.props.get("compute_pool") == pool.name
+                              and not s.props.get("suspended")],
+                       lambda s: int(s.props.get("min_instances", 1))).nodes_used
+        target = min(max(pool.props["min_nodes"], needed), pool.props["max_nodes"])
         nodes = list(seen.get("nodes", []))
         counter = int(seen.get("node_counter", 0))
         while len(nodes) < target:

@@ -27,6 +27,7 @@ from snowport.commands import (
     users,
     warehouses,
 )
+from snowport.commands.columns import Col, Rows, columns
 from snowport.commands.context import Ctx
 from snowport.commands.grants import SECURABLE_KINDS, Securable
 from snowport.sql import render, table_sql
@@ -252,6 +253,14 @@ def _alter(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
             return render.outcome(services.resume(ctx, parts, if_exists))
         if p.accept("SET"):
             return render.outcome(services.set_properties(ctx, parts, p.properties(), if_exists))
+        if p.accept("UNSET"):
+            return render.outcome(services.unset_properties(ctx, parts, _unset_keys(p), if_exists))
+        if p.accept("FROM"):
+            source, values = _spec_source(p)
+            if values:
+                raise errors.SnowflakeError(1003, "42000", errors.compilation(
+                    f"syntax error: unexpected '{next(iter(values))}' after the specification."))
+            return render.outcome(services.upgrade(ctx, parts, source, if_exists))
         raise errors.unsupported("ALTER SERVICE " + p.peek_upper())
     if p.accept("NETWORK", "RULE"):
         if_exists = p.accept("IF", "EXISTS")
@@ -341,6 +350,13 @@ def _create_service(ctx: Ctx, p: Parser) -> Result:
     pool = p.identifier()
     before = _props(p) if p.peek_upper() != "FROM" else {}
     p.expect("FROM")
+    spec_source, values = _spec_source(p)
+    return render.outcome(services.create(ctx, parts, pool, spec_source, {**before, **values}, if_not_exists))
+
+
+def _spec_source(p: Parser) -> tuple[services.SpecSource, dict[str, Any]]:
+    """What follows FROM in CREATE / ALTER SERVICE: {SPECIFICATION[_TEMPLATE] text | @stage
+    SPECIFICATION[_TEMPLATE]_FILE = 'f'} [USING (k => v, ...)], and any properties after it."""
     source: dict[str, Any] = {}
     if p.peek_upper() in ("SPECIFICATION", "SPECIFICATION_TEMPLATE"):
         source["template"] = p.next().text.upper() == "SPECIFICATION_TEMPLATE"
@@ -355,7 +371,7 @@ def _create_service(ctx: Ctx, p: Parser) -> Result:
         source["template"] = p.next().text.upper() == "SPECIFICATION_TEMPLATE_FILE"
         p.expect_punct(TokenType.EQ)
         source["file"] = p.string()
-    values = dict(before)
+    values: dict[str, Any] = {}
     using: dict[str, Any] = {}
     while not p.at_end():
         if p.accept("USING"):
@@ -370,9 +386,8 @@ def _create_service(ctx: Ctx, p: Parser) -> Result:
     if source.get("template") and not using:
         raise errors.SnowflakeError(1003, "42000", errors.compilation(
             "A specification template needs USING ( <key> => <value> [ , ... ] )."))
-    spec_source = services.SpecSource(text=source.get("text"), stage=source.get("stage"), file=source.get("file"),
-                                      template=bool(source.get("template")), using=using)
-    return render.outcome(services.create(ctx, parts, pool, spec_source, values, if_not_exists))
+    return services.SpecSource(text=source.get("text"), stage=source.get("stage"), file=source.get("file"),
+                               template=bool(source.get("template")), using=using), values
 
 
 def _integration_kind(p: Parser) -> str | None:
@@ -559,6 +574,10 @@ def _show(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
         parts = p.qualified_name(3)
         p.expect_end()
         return render.rows(services.show_containers(ctx, parts))
+    if p.accept("SERVICE", "INSTANCES", "IN", "SERVICE"):
+        parts = p.qualified_name(3)
+        p.expect_end()
+        return render.rows(services.show_instances(ctx, parts))
     if p.accept("SERVICES"):
         like = _like(p)
         in_kind, in_parts = _in_scope(p)
@@ -724,8 +743,18 @@ _CALL = re.compile(r"^\s*CALL\s+(?P<name>[A-Za-z_][\w$]*(?:\.[A-Za-z_][\w$]*)*)\
                    re.I | re.S)
 
 
+_WAIT_FOR = re.compile(r"^\s*CALL\s+(?P<service>[^!\s]+)\s*!\s*SPCS_WAIT_FOR\s*\(\s*'(?P<status>\w+)'\s*,\s*"
+                       r"(?P<timeout>\d+(?:\.\d*)?)\s*\)\s*;?\s*$", re.I | re.S)
+
+
 def _call(ctx: Ctx, p: Parser, describe_only: bool) -> Result:
-    """CALL f(args): Snowflake's system functions answer one row in a column named after the function."""
+    """CALL f(args): Snowflake's system functions answer one row in a column named after the function.
+    CALL <service>!SPCS_WAIT_FOR('<status>', <seconds>) waits for a service's status."""
+    wait = _WAIT_FOR.match(p.sql)
+    if wait is not None:
+        parts = Parser(wait.group("service")).qualified_name(3)
+        message = services.wait_for(ctx, parts, wait.group("status"), float(wait.group("timeout")))
+        return render.rows(Rows(columns(Col("SPCS_WAIT_FOR", value=lambda m: m)), [message]))
     m = _CALL.match(p.sql)
     if m is None:
         raise errors.syntax_error(1, 0, "CALL")
