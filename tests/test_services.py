@@ -31,7 +31,8 @@ def svc(tmp_path_factory):
     ensure_engine()
     ensure_base_image()
     server = start_server(tmp_path_factory.mktemp("services") / "data", SNOWPORT_SERVICE_TICK_SECONDS="0.5",
-                          SNOWPORT_WAREHOUSE_TICK_SECONDS="0.2")
+                          SNOWPORT_WAREHOUSE_TICK_SECONDS="0.2", SNOWPORT_AUTOSCALE_INTERVAL_SECONDS="1",
+                          SNOWPORT_AUTOSCALE_WINDOW_SECONDS="3")
     SCOPE["svc"] = _scope_of(server)
     yield server
     server.stop()
@@ -259,6 +260,49 @@ def _place_on_tiny_pool(cur) -> None:
         time.sleep(0.3)
     nodes = cur.execute("SHOW NODES IN COMPUTE POOL TINY_POOL").fetchall()
     assert len(nodes) == 2
+
+
+BUSY_SPEC = """
+spec:
+  containers:
+  - name: busy
+    image: /svc_db/public/svc_repo/app:1
+    command: ["sh", "-c", "while [ ! -f /tmp/idle ]; do :; done; exec sleep 3600"]
+    resources:
+      requests:
+        cpu: 0.1
+        memory: 64Mi
+"""
+
+
+def _target(cur, name: str) -> int:
+    row = cur.execute(f"SHOW SERVICES LIKE '{name}' IN SCHEMA SVC_DB.PUBLIC").fetchone()
+    return row[[d[0] for d in cur.description].index("target_instances")]
+
+
+def test_cpu_bound_services_scale_out_and_back_in(cur):
+    """Above 80 % of its CPU requests the service gets another instance (up to MAX_INSTANCES); once idle it
+    goes back to MIN_INSTANCES (spcs-reference 3.16; the window is 3 s here instead of 5 minutes)."""
+    _wait_until_no_service_containers()
+    cur.execute(f"CREATE SERVICE SVC_DB.PUBLIC.BUSY IN COMPUTE POOL SVC_POOL FROM SPECIFICATION $${BUSY_SPEC}$$ "
+                "MIN_INSTANCES = 1 MAX_INSTANCES = 2")
+    try:
+        deadline = time.time() + 60
+        while _target(cur, "BUSY") != 2 or [i["status"] for i in _instances(cur, "BUSY")] != ["READY"] * 2:
+            assert time.time() < deadline, (_target(cur, "BUSY"), _instances(cur, "BUSY"))
+            time.sleep(0.5)
+        busy = subprocess.run(["docker", "ps", "-q", *_mine(), "--filter", "name=-busy$"], capture_output=True,
+                              text=True).stdout.split()
+        assert len(busy) == 2
+        for container in busy:
+            subprocess.run(["docker", "exec", container, "sh", "-c", ": > /tmp/idle"], check=True, capture_output=True)
+        deadline = time.time() + 60
+        while _target(cur, "BUSY") != 1 or len(_instances(cur, "BUSY")) != 1:
+            assert time.time() < deadline, (_target(cur, "BUSY"), _instances(cur, "BUSY"))
+            time.sleep(0.5)
+        assert _instances(cur, "BUSY")[0]["instance_id"] == "0"  # scale-in removes the highest instance
+    finally:
+        cur.execute("DROP SERVICE SVC_DB.PUBLIC.BUSY")
 
 
 def test_service_from_a_staged_spec_file(cur, tmp_path):

@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     # how often each service's instances are compared with the runtime: a resync only, since the engine's
     # events (compute/engine_events.py) and commands ask for a reconcile at once when something changes
     service_tick_seconds: float = 30.0
+    # CPU-based autoscaling: how often instances' CPU is sampled, and the stabilisation window every sample
+    # in which must agree before the instance count moves by one (Snowflake: 5 minutes)
+    autoscale_interval_seconds: float = 15.0
+    autoscale_window_seconds: float = 300.0
     registry_gc_grace_seconds: float = 3600.0
     # Lifetime of the bearer tokens `docker login` obtains from /v2/token.
     registry_token_ttl_seconds: int = 300

@@ -268,6 +268,7 @@ class ServiceRow:
     current: int
     show_spec: bool = False
     upgrading: str = "false"
+    target: int = 1  # MIN_INSTANCES, or the autoscaler's choice between MIN and MAX_INSTANCES
 
 
 def _s(key: str, default: Any = None) -> Any:
@@ -290,8 +291,7 @@ _LEAD = (
 _TAIL = (
     Col("dns_name", value=lambda r: dns_name(r.service)),
     Col("current_instances", "fixed", lambda r: r.current),
-    Col("target_instances", "fixed", lambda r: 0 if r.service.props.get("suspended") else
-        r.service.props.get("min_instances", 1)),
+    Col("target_instances", "fixed", lambda r: 0 if r.service.props.get("suspended") else r.target),
     Col("min_ready_instances", "fixed", _s("min_ready_instances", 1)),
     Col("min_instances", "fixed", _s("min_instances", 1)),
     Col("max_instances", "fixed", _s("max_instances", 1)),
@@ -322,7 +322,16 @@ DESCRIBE_COLUMNS = columns(*_LEAD, Col("spec", value=lambda r: r.service.props.g
 def _row(ctx: Ctx, service: CatalogObject, show_spec: bool = False) -> ServiceRow:
     ready = {c["instanceId"] for c in containers(ctx, service) if c.get("status") in ("READY", "PENDING", "FAILED")}
     upgrading = ctx.core.observed.value(service.id, "upgrading", False) and not service.props.get("suspended")
-    return ServiceRow(service, status(ctx, service), len(ready), show_spec, tf(bool(upgrading)))
+    return ServiceRow(service, status(ctx, service), len(ready), show_spec, tf(bool(upgrading)),
+                      target_instances(ctx.core.observed, service))
+
+
+def target_instances(observed: Any, service: CatalogObject) -> int:
+    """The instance count to run: the autoscaler's choice (observed state) within [MIN, MAX_INSTANCES],
+    else MIN_INSTANCES."""
+    low = int(service.props.get("min_instances", 1))
+    chosen = observed.value(service.id, "target_instances")
+    return low if chosen is None else max(low, min(int(service.props.get("max_instances", low)), int(chosen)))
 
 
 def show(ctx: Ctx, like: str | None, database: str | None, schema: str | None) -> Rows:

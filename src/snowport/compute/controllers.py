@@ -12,6 +12,7 @@ from collections.abc import Hashable
 from typing import Any
 
 from snowport.commands import lifecycle
+from snowport.compute.autoscaler import ServiceAutoscaler
 from snowport.compute.engine_events import ObservingServiceReconciler
 from snowport.compute.pools import ComputePoolReconciler
 from snowport.compute.runner import ControllerRunner
@@ -110,6 +111,7 @@ def build_runner(core: Any, settings: Settings, **runner_options: Any) -> Contro
             DroppedObjectReconciler(core, settings.dropped_purge_interval_seconds),
             ComputePoolReconciler(core, settings.warehouse_tick_seconds),
             ObservingServiceReconciler(core, settings.service_tick_seconds, core.service_logs),
+            ServiceAutoscaler(core, settings.autoscale_interval_seconds, settings.autoscale_window_seconds),
         ],
         **runner_options,
     )

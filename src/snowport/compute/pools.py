@@ -22,6 +22,7 @@ from snowport.commands.compute_pools import (
     STARTING,
     SUSPENDED,
 )
+from snowport.commands.services import target_instances
 from snowport.compute.placement import place
 
 CAPACITY_ERROR = "392507"
@@ -78,7 +79,7 @@ class ComputePoolReconciler:
             return
         needed = place(pool, [s for s in self.core.catalog.list("SERVICE") if s.props.get("compute_pool") == pool.name
                               and not s.props.get("suspended")],
-                       lambda s: int(s.props.get("min_instances", 1))).nodes_used
+                       lambda s: target_instances(self.core.observed, s)).nodes_used
         target = min(max(pool.props["min_nodes"], needed), pool.props["max_nodes"])
         nodes = list(seen.get("nodes", []))
         counter = int(seen.get("node_counter", 0))

@@ -729,6 +729,20 @@ class DockerRuntime:
             raise PodNotFound(f"container {container} of pod {pod_id} does not exist")
         return info
 
+    def cpu_seconds(self, pod_id: str) -> float:
+        """CPU time the pod's running app containers have used so far (cumulative, seconds): the autoscaler
+        turns two readings into a utilisation. One-shot stats: the engine does not sample for a second."""
+        total = 0.0
+        for c in self._pod_containers(pod_id):
+            if not _is_current(c) or c["State"] != "running":
+                continue
+            try:
+                stats = self._call(self._api().stats, c["Id"], stream=False, one_shot=True)
+            except docker.errors.APIError:
+                continue  # stopped meanwhile
+            total += int(((stats.get("cpu_stats") or {}).get("cpu_usage") or {}).get("total_usage") or 0) / 1e9
+        return total
+
     def logs(self, pod_id: str, container: str, since: datetime | None = None, tail: int | None = None,
              previous: bool = False) -> list[LogLine]:
         """The current run's output (stdout and stderr, merged by time), or the previous run's.
