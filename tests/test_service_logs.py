@@ -5,17 +5,14 @@ period is 30 s."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import socket
 import subprocess
-import threading
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
+from engine_proxy import EngineProxy
 from registry_helpers import BASE_IMAGE, build_app_image, docker, ensure_base_image, ensure_engine
 from snowflake.connector.errors import ProgrammingError
 
@@ -198,57 +195,6 @@ def test_a_killed_container_is_seen_at_once_and_its_logs_kept(svc, cur):
     _until(lambda: not _app_containers(svc, "HARDY"), 30, "DROP removes the containers")
 
 
-class _EngineProxy:
-    """A Unix-socket relay to the Docker engine that can be taken down and brought back: to Snowport it looks
-    like the engine restarting (its event stream breaks, connections are refused, then it answers again)."""
-
-    def __init__(self, path: Path, target: str = "/var/run/docker.sock") -> None:
-        self.path, self.target = path, target
-        self._conns: list[socket.socket] = []
-        self._listener: socket.socket | None = None
-
-    def start(self) -> None:
-        self.path.unlink(missing_ok=True)
-        self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self._listener.bind(str(self.path))
-        self._listener.listen(16)
-        threading.Thread(target=self._accept, args=(self._listener,), daemon=True).start()
-
-    def _accept(self, listener: socket.socket) -> None:
-        while True:
-            try:
-                client, _ = listener.accept()
-            except OSError:
-                return
-            upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            upstream.connect(self.target)
-            self._conns += [client, upstream]
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pump(src: socket.socket, dst: socket.socket) -> None:
-        try:
-            while data := src.recv(65536):
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (src, dst):
-                with contextlib.suppress(OSError):
-                    s.shutdown(socket.SHUT_RDWR)
-
-    def stop(self) -> None:
-        if self._listener is not None:
-            self._listener.close()
-        for conn in self._conns:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-            conn.close()
-        self._conns.clear()
-        self.path.unlink(missing_ok=True)
-
-
 def _engine_cli(args: list[str], check: bool = False) -> subprocess.CompletedProcess:
     """The docker CLI on the engine itself (not through the test's relay, which DOCKER_HOST names)."""
     env = {k: v for k, v in os.environ.items() if k != "DOCKER_HOST"}
@@ -268,7 +214,7 @@ def test_the_event_watcher_survives_the_engine_going_away(tmp_path, monkeypatch)
 
     ensure_engine()
     ensure_base_image()
-    proxy = _EngineProxy(tmp_path / "engine.sock")
+    proxy = EngineProxy(tmp_path / "engine.sock")
     proxy.start()
     monkeypatch.setenv("DOCKER_HOST", f"unix://{proxy.path}")
     core = Snowport(Settings(data_dir=tmp_path / "data", admin_password="pw"))

@@ -144,6 +144,10 @@ def create(ctx: Ctx, parts: list[str], pool_name: str, source: SpecSource, value
         text = _spec_text(ctx, source)
         spec = parse_spec(text, source.using if source.template else None)
         _fits_a_node(spec, pool)
+        if not ctx.core.runtime.ping():  # nothing would run it: refused rather than created to wait unseen
+            raise errors.SnowflakeError(
+                391001, "57P03", f"Cannot create service {target.shown}: the container engine behind compute "
+                f"pool {pool.name} does not answer. Start the engine (scripts/docker-engine) and retry.")
         for name in (values.get("EXTERNAL_ACCESS_INTEGRATIONS") or []):
             integration = ctx.catalog.get("INTEGRATION", str(name))
             if integration is None or not ctx.auth.has(ctx.session, integration, ("USAGE",)):
@@ -257,8 +261,13 @@ def status(ctx: Ctx, service: CatalogObject) -> str:
 
 
 def containers(ctx: Ctx, service: CatalogObject) -> list[dict[str, Any]]:
-    """One entry per container per instance, as the controller last saw them."""
-    return list(ctx.core.observed.value(service.id, "containers", []))
+    """One entry per container per instance, as the controller last saw them; while the engine does not
+    answer, each says so (what it last saw may no longer be true)."""
+    found = list(ctx.core.observed.value(service.id, "containers", []))
+    engine_error = ctx.core.observed.value(service.id, "engine_error")
+    if engine_error:
+        return [{**c, "status": "PENDING", "message": engine_error} for c in found]
+    return found
 
 
 @dataclass(frozen=True)
