@@ -80,8 +80,9 @@ class ObservingServiceReconciler(ServiceReconciler):
         before = self._seen(service)
         if service is not None:
             self.store.remember(service)
+        listed: list | None = None
         try:
-            pods = self.core.runtime.list_pods({SERVICE_LABEL: str(service_id)})
+            pods = listed = self.core.runtime.list_pods({SERVICE_LABEL: str(service_id)})
             self.store.collect(self.core.runtime, service_id, pods)
         except EngineError:
             pods = []  # the controller below reports the engine being down
@@ -89,7 +90,7 @@ class ObservingServiceReconciler(ServiceReconciler):
         if service is None and meta is not None and not meta.get("dropped_on") and pods:
             self._service_event(service_id, "DELETING")
         try:
-            super().reconcile(key)
+            super().reconcile(key, listed)
         finally:
             if service is None:
                 if meta is not None and not meta.get("dropped_on"):

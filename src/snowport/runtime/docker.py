@@ -545,6 +545,14 @@ class DockerRuntime:
         return self._call(self._api().containers, all=True,
                           filters={"label": [f"{MANAGED_LABEL}={self.scope}", f"{POD_LABEL}={pod_id}"]})
 
+    def pod_labels(self, labels: Mapping[str, str] | None = None) -> dict[str, dict[str, str]]:
+        """The caller's labels of every pod matching `labels`, from one listing and no inspect: what a
+        controller's resync needs to know which objects have pods, at a fraction of list_pods' cost."""
+        selector = [f"{MANAGED_LABEL}={self.scope}", *(f"{k}={v}" for k, v in (labels or {}).items())]
+        found = self._call(self._api().containers, all=True, filters={"label": selector})
+        return {c["Labels"][POD_LABEL]: {k: v for k, v in c["Labels"].items() if k not in OWN_LABELS}
+                for c in found if c["Labels"].get(POD_LABEL) and c["Labels"].get(ROLE_LABEL) == "sandbox"}
+
     def list_pods(self, labels: Mapping[str, str] | None = None) -> list[PodStatus]:
         """Every pod whose labels include `labels`: how a restarted Snowport finds what is running."""
         selector = [f"{MANAGED_LABEL}={self.scope}", *(f"{k}={v}" for k, v in (labels or {}).items())]
