@@ -20,6 +20,7 @@ import shutil
 import socket
 import tarfile
 import threading
+import urllib.request
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -107,6 +108,17 @@ def _timestamp(when: datetime) -> float:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return when.timestamp()
+
+
+def _answers(ip: str, probe: ReadinessProbe) -> bool:
+    """The readiness probe, run from here while the engine has no result yet: engines before API 1.44 ignore
+    the healthcheck's start interval, so their first check comes a whole interval (5 s) after the start,
+    long after most apps answer. Only ever turns "starting" into ready; a failing check stays the engine's."""
+    try:
+        with urllib.request.urlopen(f"http://{ip}:{probe.port}{probe.path}", timeout=0.5) as response:
+            return 200 <= response.status < 400
+    except (OSError, ValueError):
+        return False
 
 
 def _process_alive(pid: str | None) -> bool:
@@ -588,20 +600,20 @@ class DockerRuntime:
         labels = {k: v for k, v in (some["Config"]["Labels"] if some else {}).items() if k not in OWN_LABELS}
         names = sandbox["Config"]["Labels"].get(CONTAINERS_LABEL, "").split(",") if sandbox else []
         names = [n for n in names if n] + [n for n in apps if n not in names]
-        containers = tuple(self._container_status(pod_id, name, apps.get(name)) for name in names)
-        sandbox_running = bool(sandbox and sandbox["State"]["Running"])
-        state, message = pod_state(sandbox_running, containers)
         ip = network = None
         if sandbox:
             network = sandbox["Config"]["Labels"].get(NETWORK_LABEL)
             nets = sandbox["NetworkSettings"].get("Networks") or {}
             if network in nets:
                 ip = nets[network].get("IPAddress") or None
+        containers = tuple(self._container_status(pod_id, name, apps.get(name), ip) for name in names)
+        sandbox_running = bool(sandbox and sandbox["State"]["Running"])
+        state, message = pod_state(sandbox_running, containers)
         return PodStatus(pod_id=pod_id, state=state, message=message, containers=containers, labels=labels,
                          spec_digest=sandbox["Config"]["Labels"].get(DIGEST_LABEL) if sandbox else None,
                          ip_address=ip, network=network, created_at=parse_time(sandbox["Created"]) if sandbox else None)
 
-    def _container_status(self, pod_id: str, name: str, info: dict | None) -> ContainerStatus:
+    def _container_status(self, pod_id: str, name: str, info: dict | None, ip: str | None = None) -> ContainerStatus:
         if info is None:
             failed = self._pull_errors.get((pod_id, name))
             if failed:
@@ -651,6 +663,8 @@ class DockerRuntime:
             if restarts and finished:
                 last_exit = self._last_exit_code(info["Id"], finished)
             health = (st.get("Health") or {}).get("Status")
+            if probe is not None and health == "starting" and ip and _answers(ip, probe):
+                health = "healthy"  # the engine's first check is still seconds away (see _answers)
             if probe is not None and health != "healthy":
                 return ContainerStatus(state=ContainerState.PENDING, message=Message.probe_failing(probe),
                                        reason=Reason.INITIALIZING, last_exit_code=last_exit, **common)
