@@ -305,6 +305,54 @@ def test_cpu_bound_services_scale_out_and_back_in(cur):
         cur.execute("DROP SERVICE SVC_DB.PUBLIC.BUSY")
 
 
+VOLUME_SPEC = """
+spec:
+  containers:
+  - name: writer
+    image: /svc_db/public/svc_repo/app:1
+    command: ["sh", "-c", "echo shared-by-the-pod > /data/msg; echo in-memory > /cache/msg; exec sleep 3600"]
+    volumeMounts:
+    - name: data
+      mountPath: /data
+    - name: cache
+      mountPath: /cache
+  - name: reader
+    image: /svc_db/public/svc_repo/app:1
+    command: ["sh", "-c", "while ! cat /data/msg /cache/msg; do sleep 0.2; done; exec sleep 3600"]
+    volumeMounts:
+    - name: data
+      mountPath: /data
+    - name: cache
+      mountPath: /cache
+  volumes:
+  - name: data
+    source: local
+  - name: cache
+    source: memory
+    size: 16Mi
+"""
+
+
+def test_local_and_memory_volumes_are_shared_by_an_instances_containers(cur):
+    cur.execute(f"CREATE SERVICE SVC_DB.PUBLIC.VOLUMES IN COMPUTE POOL SVC_POOL FROM SPECIFICATION $${VOLUME_SPEC}$$")
+    try:
+        _wait(cur, "VOLUMES", "RUNNING")
+        deadline = time.time() + 30
+        while "in-memory" not in (logs := cur.execute(
+                "SELECT SYSTEM$GET_SERVICE_LOGS('SVC_DB.PUBLIC.VOLUMES', 0, 'reader')").fetchone()[0]):
+            assert time.time() < deadline, logs
+            time.sleep(0.3)
+        assert "shared-by-the-pod" in logs
+        stage_volume = VOLUME_SPEC.replace("source: local", 'source: "@svc_db.public.specs"')
+        with pytest.raises(ProgrammingError) as info:
+            cur.execute(f"CREATE SERVICE SVC_DB.PUBLIC.STAGED_VOL IN COMPUTE POOL SVC_POOL FROM SPECIFICATION "
+                        f"$${stage_volume}$$")
+        assert info.value.errno == 2025 and "spec.volumes[0] (data): stage volumes are not supported" in \
+            info.value.msg
+    finally:
+        cur.execute("DROP SERVICE SVC_DB.PUBLIC.VOLUMES")
+
+
 def test_service_from_a_staged_spec_file(cur, tmp_path):
     spec_file = tmp_path / "echo.yaml"
     spec_file.write_text(SPEC)

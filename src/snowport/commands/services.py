@@ -75,6 +75,16 @@ def _checked(service: CatalogObject) -> CatalogObject:
     return service.evolve(props=p)
 
 
+def _runnable_volumes(spec: ServiceSpec) -> None:
+    """local and memory volumes run today; stage and block volumes are refused by name until they do,
+    rather than a service starting without the storage its spec asks for."""
+    for index, volume in enumerate(spec.spec.volumes):
+        if volume.kind not in ("local", "memory"):
+            raise errors.SnowflakeError(2025, "22023", f"Invalid spec: spec.volumes[{index}] ({volume.name}): "
+                                        f"{volume.kind} volumes are not supported by Snowport yet; local and "
+                                        "memory volumes are.")
+
+
 def _fits_a_node(spec: ServiceSpec, pool: CatalogObject) -> None:
     """An instance whose requests exceed one empty node of the pool could never run: refused at once
     (spcs-reference 2.10); one that merely waits for room is created and stays PENDING."""
@@ -144,6 +154,7 @@ def create(ctx: Ctx, parts: list[str], pool_name: str, source: SpecSource, value
         text = _spec_text(ctx, source)
         spec = parse_spec(text, source.using if source.template else None)
         _fits_a_node(spec, pool)
+        _runnable_volumes(spec)
         if not ctx.core.runtime.ping():  # nothing would run it: refused rather than created to wait unseen
             raise errors.SnowflakeError(
                 391001, "57P03", f"Cannot create service {target.shown}: the container engine behind compute "
@@ -220,6 +231,7 @@ def upgrade(ctx: Ctx, parts: list[str], source: SpecSource, if_exists: bool = Fa
         pool = ctx.catalog.get("COMPUTE POOL", service.props["compute_pool"])
         if pool is not None:
             _fits_a_node(spec, pool)
+        _runnable_volumes(spec)
         return service.with_props(spec_text=text, using=source.using if source.template else None,
                                   spec_digest=hashlib.sha256(text.encode()).hexdigest(),
                                   images=_pin_images(ctx, spec, target), updated_on=time.time())
