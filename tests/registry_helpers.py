@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import shlex
+import shutil
 import subprocess
+import sys
+import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -61,3 +68,103 @@ def remove_test_images() -> None:
     if doomed:
         subprocess.run(["docker", "rmi", "-f", *doomed], capture_output=True)
     subprocess.run(["docker", "image", "prune", "-f"], capture_output=True)
+
+
+# ---------------------------------------------------------------------------------------------- Python images
+
+PYTHON_IMAGE = "python:3.11"  # the name the tutorial's Dockerfiles start FROM
+DEFAULT_MIRROR = "http://deb.debian.org/debian"
+
+
+def debian_mirror() -> str:
+    """The Debian mirror this machine's apt uses (deb822 `.sources` or one-line `sources.list`)."""
+    files = [Path("/etc/apt/sources.list"), *sorted(Path("/etc/apt/sources.list.d").glob("*"))]
+    for path in files:
+        if not path.is_file() or path.suffix not in ("", ".list", ".sources"):
+            continue
+        text = path.read_text(errors="replace")
+        for stanza in text.split("\n\n"):  # deb822: URIs/Suites fields in one stanza
+            fields = dict(line.split(":", 1) for line in stanza.splitlines()
+                          if ":" in line and not line.startswith(("#", " ")))
+            uris = fields.get("URIs", "").split()
+            suites = fields.get("Suites", "").split()
+            if uris and any(s in ("bookworm", "stable") for s in suites) and "security" not in uris[0]:
+                return uris[0].strip()
+        for line in text.splitlines():  # one-line format: deb [options] URI suite components
+            parts = [p for p in line.split() if not p.startswith("[") and not p.endswith("]")]
+            if len(parts) >= 3 and parts[0] == "deb" and parts[2] in ("bookworm", "stable") \
+                    and "security" not in parts[1]:
+                return parts[1]
+    return DEFAULT_MIRROR
+
+
+def _has_image(tag: str) -> bool:
+    return subprocess.run(["docker", "image", "inspect", tag], capture_output=True).returncode == 0
+
+
+def ensure_python_image(tag: str = PYTHON_IMAGE) -> float:
+    """`python:3.11` built locally (no registry to pull from): a Debian bookworm rootfs from debootstrap
+    (minbase with python3, pip and the CA certificates) imported with `docker import`; like the official
+    image it has `python` and `pip` and lets pip install system-wide. Cached by tag. Returns the seconds
+    the build took (0 when cached)."""
+    if _has_image(tag):
+        return 0.0
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="snowport-rootfs-") as work:
+        rootfs = Path(work) / "rootfs"
+        debootstrap = shutil.which("debootstrap") or "/usr/sbin/debootstrap"  # scripts/setup installs it
+        done = subprocess.run([debootstrap, "--variant=minbase", "--include=python3,python3-pip,ca-certificates",
+                               "bookworm", str(rootfs), debian_mirror()], capture_output=True, text=True,
+                              timeout=900)
+        if done.returncode != 0:
+            raise RuntimeError(f"debootstrap failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+        for marker in (rootfs / "usr/lib").glob("python3*/EXTERNALLY-MANAGED"):
+            marker.unlink()  # the official image's pip installs system-wide
+        for name, target in (("python", "python3"), ("pip", "pip3")):
+            link = rootfs / "usr/bin" / name
+            if not link.exists():
+                link.symlink_to(target)
+        for cache in ("var/cache/apt/archives", "var/lib/apt/lists"):
+            subprocess.run(["find", str(rootfs / cache), "-type", "f", "-delete"], check=True)
+        tar = subprocess.Popen(["tar", "-C", str(rootfs), "--numeric-owner", "-c", "."], stdout=subprocess.PIPE)
+        imported = subprocess.run(["docker", "import", "-c", "ENV LANG=C.UTF-8", "-c", 'CMD ["python3"]', "-",
+                                   tag], stdin=tar.stdout, capture_output=True, text=True, timeout=600)
+        tar.stdout.close()
+        tar.wait()
+        if imported.returncode != 0 or tar.returncode != 0:
+            raise RuntimeError(f"docker import failed: {imported.stderr}")
+    return time.monotonic() - started
+
+
+def ensure_pip_image(tag_base: str, packages: list[str], base: str = PYTHON_IMAGE) -> tuple[str, float]:
+    """An image FROM `base` with `packages` installed from wheels downloaded on this machine (containers
+    reach no index): `pip download` for CPython 3.11 on manylinux x86_64 into the build context, then
+    `pip install --no-index --find-links`. Tagged by the package list, cached by tag. Returns (tag, seconds
+    the build took, 0 when cached)."""
+    key = hashlib.sha256(json.dumps([base, sorted(packages)]).encode()).hexdigest()[:12]
+    tag = f"{tag_base}:{key}"
+    if _has_image(tag):
+        return tag, 0.0
+    ensure_python_image(base)
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="snowport-wheels-") as work:
+        context = Path(work)
+        wheels = context / "wheels"
+        platforms = [arg for p in ("manylinux2014_x86_64", "manylinux_2_17_x86_64", "manylinux_2_28_x86_64",
+                                   "manylinux_2_34_x86_64", "linux_x86_64", "any") for arg in ("--platform", p)]
+        done = subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
+                               "--dest", str(wheels), "--only-binary=:all:", "--python-version", "3.11",
+                               "--implementation", "cp", "--abi", "cp311", *platforms, *packages],
+                              capture_output=True, text=True, timeout=900)
+        if done.returncode != 0:
+            raise RuntimeError(f"pip download {packages} failed:\n{done.stderr[-3000:]}")
+        (context / "Dockerfile").write_text(
+            f"FROM {base}\nCOPY wheels /tmp/wheels\n"
+            "RUN pip install --no-cache-dir --break-system-packages --no-index --find-links /tmp/wheels "
+            f"{' '.join(map(shlex.quote, packages))} && rm -rf /tmp/wheels\n")
+        env = dict(os.environ, DOCKER_BUILDKIT="0")
+        built = subprocess.run(["docker", "build", "-q", "--network", "none", "-t", tag, str(context)], env=env,
+                               capture_output=True, text=True, timeout=900)
+        if built.returncode != 0:
+            raise RuntimeError(f"docker build {tag} failed:\n{built.stdout[-3000:]}\n{built.stderr[-3000:]}")
+    return tag, time.monotonic() - started

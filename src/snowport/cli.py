@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -32,6 +35,9 @@ def up(
     port: Annotated[int | None, typer.Option(help="Port to listen on (default 8080).")] = None,
     data_dir: Annotated[Path | None, typer.Option(help="Where catalog, data and files live.")] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
+    container_tls: Annotated[bool, typer.Option(
+        help="Also serve HTTPS on port 443 of the containers' network gateway, so code in service containers "
+             "connects back with the clients' defaults.")] = True,
 ) -> None:
     """Start the server; Ctrl-C stops it cleanly and a restart keeps every object."""
     settings = _settings(host, port, data_dir)
@@ -55,10 +61,86 @@ def up(
             console.print(f"Containers cannot reach Snowport at {gateway}:{settings.port} ({e})")
     elif settings.host == "0.0.0.0" and gateway is not None:
         core.container_host = gateway
+    companions = []
+    if gateway is not None and container_tls:
+        tls_server = container_tls_listener(core, application, gateway, CONTAINER_TLS_PORT, log_level)
+        if tls_server is not None:
+            companions.append(tls_server)
     try:
-        uvicorn.Server(config).run(sockets=sockets)
+        _Server(config, companions).run(sockets=sockets)
     except KeyboardInterrupt:
         pass  # uvicorn re-raises Ctrl-C after its clean shutdown; the shutdown is what matters
+
+
+# The clients' default port: containers connect back with https://SNOWFLAKE_HOST and no port.
+CONTAINER_TLS_PORT = 443
+
+
+class _Companion(uvicorn.Server):
+    """Serves the same app on its own sockets with its own TLS setting (one uvicorn Config has one). It runs
+    inside the main server's event loop, started and stopped by it: no lifespan, no signal handlers."""
+
+    def __init__(self, config: uvicorn.Config, sockets: list[socket.socket]) -> None:
+        super().__init__(config)
+        self.sockets = sockets
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class _Server(uvicorn.Server):
+    """The main server: its lifespan starts and stops the core; companions serve once it has started and
+    are shut down (their connections drained) before its own shutdown closes the core."""
+
+    def __init__(self, config: uvicorn.Config, companions: list[_Companion]) -> None:
+        super().__init__(config)
+        self.companions = companions
+        self.companion_tasks: list[asyncio.Task] = []
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            self.companion_tasks = [asyncio.create_task(c.serve(sockets=c.sockets)) for c in self.companions]
+            for task in self.companion_tasks:
+                task.add_done_callback(self._companion_ended)
+
+    def _companion_ended(self, task: asyncio.Task) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            logging.getLogger("snowport.cli").error("the TLS listener for containers stopped: %r", task.exception())
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for companion in self.companions:
+            companion.should_exit = True
+            companion.force_exit = self.force_exit
+        await asyncio.gather(*self.companion_tasks, return_exceptions=True)  # a failure was logged when it came
+        await super().shutdown(sockets)
+
+
+def container_tls_listener(core: Snowport, application, gateway: str, port: int,
+                           log_level: str = "warning") -> _Companion | None:
+    """TLS on <gateway>:<port> with a certificate from the data dir's CA, for containers that connect back
+    with the clients' defaults. None (and a line saying why) when the port cannot be had: containers then
+    get the plain port."""
+    from snowport.security.tls import ensure_tls
+
+    try:
+        sock = _listen(gateway, port)
+    except OSError as e:
+        console.print(f"Containers connect back over plain HTTP: cannot listen with TLS on {gateway}:{port} ({e})")
+        return None
+    try:
+        tls = ensure_tls(core.settings.data_dir, [gateway])
+        config = uvicorn.Config(application, log_level=log_level, lifespan="off", timeout_graceful_shutdown=5,
+                                ssl_certfile=str(tls.server_cert), ssl_keyfile=str(tls.server_key))
+        config.load()  # the TLS context: a bad certificate shows now, not once serving
+    except Exception as e:  # noqa: BLE001 - any failure here leaves the plain listener as it was
+        sock.close()
+        console.print(f"Containers connect back over plain HTTP: TLS setup failed ({type(e).__name__}: {e})")
+        return None
+    core.container_tls = tls
+    console.print(f"Containers reach Snowport at https://{tls.host}:{port} (CA {tls.ca_cert})")
+    return _Companion(config, [sock])
 
 
 def _listen(host: str, port: int) -> socket.socket:

@@ -33,6 +33,7 @@ from snowport.registry.store import RegistryStore
 from snowport.security.passwords import hash_password, verify_password
 from snowport.security.privileges import SYSTEM_HIERARCHY, SYSTEM_ROLE_PRIVILEGES, SYSTEM_ROLES, Authorizer
 from snowport.security.sessions import OAuthIssuer, Session, SessionStore
+from snowport.security.tls import ServerTLS
 from snowport.sql import dispatch
 from snowport.sql.lexer import split_statements
 from snowport.sql.result import Result, column
@@ -111,6 +112,8 @@ class Snowport:
         self._runtime: Any = None
         # where service containers reach this server (their network's gateway), set by `snowport up`
         self.container_host: str | None = None
+        # the TLS listener containers connect back to with the clients' defaults (https, 443), when it runs
+        self.container_tls: ServerTLS | None = None
         self.generated_password: str | None = None
         # HMAC(key, password hash + password) of recently verified logins; the key never leaves memory.
         self._credential_key = secrets.token_bytes(32)

@@ -10,18 +10,26 @@ so a restarted Snowport adopts the running containers instead of creating them a
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Hashable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from snowport.commands.compute_pools import SUSPENDED as POOL_SUSPENDED
-from snowport.commands.services import RECONCILER
+from snowport.commands.services import RECONCILER, target_instances
+from snowport.compute.placement import UNSCHEDULABLE, Placement, place
+from snowport.compute.rollout import PodView, plan, revision
 from snowport.runtime import (
     ContainerSpec,
     PodSpec,
+    PodState,
+    PodStatus,
     ReadinessProbe,
+    Reason,
     RegistryAuth,
     Resources,
     RestartPolicy,
@@ -30,16 +38,32 @@ from snowport.runtime import (
     VolumeKind,
     VolumeMount,
 )
+from snowport.security.tls import CONTAINER_BUNDLE, CONTAINER_DIR
 from snowport.spec import parse_spec
+from snowport.spec.quantities import parse_size
 
 log = logging.getLogger("snowport.compute.services")
 SERVICE_LABEL = "snowport.service"
 INSTANCE_LABEL = "snowport.instance"
+SPEC_DIGEST_LABEL = "snowport.service-spec"  # the service's spec_digest an instance runs (SHOW SERVICE INSTANCES)
 TOKEN_TTL = 3600  # seconds an instance's session token lives; rewritten at half-life
 
 
-def pod_id(service_id: int, instance: int) -> str:
-    return f"svc-{service_id}-{instance}"
+def pod_id(service_id: int, instance: int, spec_revision: str) -> str:
+    """`svc-<id>-<instance>-<revision>`: an upgraded instance's new pod can start beside the old one."""
+    return f"svc-{service_id}-{instance}-{spec_revision}"
+
+
+def _just_started(start_time: str | None, within: float = 30.0) -> bool:
+    """Started less than `within` seconds ago: its readiness is followed closely for that long only."""
+    if not start_time:
+        return False
+    started = datetime.strptime(start_time, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+    return time.time() - started < within
+
+
+def _rfc3339(when: Any) -> str | None:
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ") if when else None
 
 
 class ServiceReconciler:
@@ -53,8 +77,8 @@ class ServiceReconciler:
     def keys(self) -> list[Hashable]:
         ids = {s.id for s in self.core.catalog.list("SERVICE")}
         try:
-            ids |= {int(p.labels[SERVICE_LABEL]) for p in self.core.runtime.list_pods()
-                    if p.labels.get(SERVICE_LABEL, "").isdigit()}
+            ids |= {int(labels[SERVICE_LABEL]) for labels in self.core.runtime.pod_labels().values()
+                    if labels.get(SERVICE_LABEL, "").isdigit()}
         except RuntimeUnavailable:
             pass  # the engine is down: keep reporting catalog services (their status says so)
         return sorted(ids)
@@ -65,16 +89,19 @@ class ServiceReconciler:
         pool = self.core.catalog.get("COMPUTE POOL", service.props["compute_pool"])
         if pool is None or self.core.observed.value(pool.id, "state") == POOL_SUSPENDED:
             return 0
-        return int(service.props.get("min_instances", 1))
+        return target_instances(self.core.observed, service)
 
-    def reconcile(self, key: Hashable) -> None:
+    def reconcile(self, key: Hashable, listed: list[PodStatus] | None = None) -> None:
+        """`listed`: the service's pods as the caller just listed them (saves listing them again)."""
         service_id = int(key)  # type: ignore[arg-type]
         service = self.core.catalog.by_id(service_id)
         if service is not None and service.kind != "SERVICE":
             service = None
         runtime = self.core.runtime
         try:
-            pods = {p.pod_id: p for p in runtime.list_pods({SERVICE_LABEL: str(service_id)})}
+            if listed is None:
+                listed = runtime.list_pods({SERVICE_LABEL: str(service_id)})
+            pods = {p.pod_id: p for p in listed}
         except RuntimeUnavailable:
             if service is not None:
                 self.core.observed.set(service.id, status="PENDING", engine_error="The container engine is not "
@@ -82,30 +109,90 @@ class ServiceReconciler:
             raise
         wanted = self._wanted(service)
         specs = self._specs(service, wanted) if service is not None else {}
+        views = []
         for pid, pod in pods.items():
             instance = int(pod.labels.get(INSTANCE_LABEL, "-1"))
-            if instance not in specs or pod.spec_digest != specs[instance].digest():
-                runtime.delete_pod(pid)
+            desired = specs.get(instance)
+            fresh = desired is not None and pid == desired.pod_id and pod.spec_digest == desired.digest()
+            views.append(PodView(pid, instance, fresh, ready=pod.state == PodState.READY))
+        in_place = frozenset(i for i, spec in specs.items() if spec.pod_id in pods)
+        min_ready = int(service.props.get("min_ready_instances", 1)) if service is not None else 0
+        todo = plan(views, sorted(specs), min_ready, in_place)
+        if len(todo.delete) > 1:  # each may wait out its grace period: together, not one after another
+            with ThreadPoolExecutor(max_workers=min(8, len(todo.delete))) as pool:
+                list(pool.map(runtime.delete_pod, todo.delete))
+        elif todo.delete:
+            runtime.delete_pod(todo.delete[0])
+        if todo.delete:
+            self._wake_waiting_neighbours(service_id)
         if service is None:
             return
+        placement = self._placement(service)
+        unschedulable = {i for i in todo.create if placement is not None and not placement.fits(service.id, i)
+                         and not any(v.instance == i for v in views)}
+        restarted = False
         try:
-            runtime.ensure_network(runtime.scope)
+            if todo.create:
+                runtime.ensure_network(runtime.scope)
             self._refresh_token(service)
+            for instance in todo.create:
+                if instance in unschedulable:
+                    continue  # waits for room on the pool: PENDING, Unschedulable due to insufficient resources
+                with self._pull_auth(service) as auth:
+                    runtime.create_pod(specs[instance], auth)
             for spec in specs.values():
                 current = pods.get(spec.pod_id)
-                if current is None or current.spec_digest != spec.digest():
-                    with self._pull_auth(service) as auth:
+                if current is None or spec.pod_id in todo.delete or current.spec_digest != spec.digest():
+                    continue
+                if any(c.reason == Reason.MISSING for c in current.containers):
+                    restarted = True
+                    with self._pull_auth(service) as auth:  # removed behind our back: the pod is completed
                         runtime.create_pod(spec, auth)
                     continue
                 for container in current.containers:
                     if container.needs_restart:  # killed behind our back: Docker does not restart it
+                        restarted = True
                         with self._pull_auth(service) as auth:
                             runtime.restart_container(spec, container.name, auth)
         except Exception as exc:
             # what failed is part of what the user sees, and the retry (with backoff) comes from the runner
-            self._observe(service, wanted, error=f"{type(exc).__name__}: {exc}")
+            self._observe(service, specs, error=f"{type(exc).__name__}: {exc}", unschedulable=unschedulable)
             raise
-        self._observe(service, wanted)
+        acted = bool(todo.delete or set(todo.create) - unschedulable or restarted)
+        self._observe(service, specs, unschedulable=unschedulable, pods=None if acted else listed)
+        starting = any(c.get("status") == "PENDING" and c.get("podId") and _just_started(c.get("startTime"))
+                       for c in self.core.observed.value(service_id, "containers", []))
+        if todo.upgrading or todo.create or starting:
+            self._again_soon(service_id, 0.5 if starting else 1.0)
+
+    def _placement(self, service: Any) -> Placement | None:
+        pool = self.core.catalog.get("COMPUTE POOL", service.props["compute_pool"])
+        if pool is None:
+            return None
+        return place(pool, self._on_pool(pool.name), self._wanted)
+
+    def _on_pool(self, pool_name: str) -> list[Any]:
+        return [s for s in self.core.catalog.list("SERVICE") if s.props.get("compute_pool") == pool_name]
+
+    def _wake_waiting_neighbours(self, service_id: int) -> None:
+        """Room freed on a pool: the services waiting there for room try again now, not at the next resync."""
+        controllers = self.core.controllers
+        service = self.core.catalog.by_id(service_id)
+        pool_name = service.props.get("compute_pool") if service is not None and service.kind == "SERVICE" else None
+        if controllers is None:
+            return
+        for other in self.core.catalog.list("SERVICE"):
+            if other.id != service_id and (pool_name is None or other.props.get("compute_pool") == pool_name):
+                controllers.notify(RECONCILER, other.id)
+
+    def _again_soon(self, service_id: int, seconds: float) -> None:
+        """A rollout, or an instance starting up (its readiness probe not yet passed), is followed closely
+        rather than at the next resync."""
+        controllers = self.core.controllers
+        if controllers is not None:
+            timer = threading.Timer(seconds, controllers.notify, (RECONCILER, service_id))
+            timer.daemon = True
+            timer.start()
 
     # ---- building pods from the spec ----------------------------------------------------------
     def _token_dir(self, service: Any) -> Path:
@@ -134,15 +221,18 @@ class ServiceReconciler:
 
     def _pod(self, service: Any, spec: Any, instance: int) -> PodSpec:
         settings = self.core.settings
-        host = self.core.container_host or settings.host
+        tls = self.core.container_tls  # https on 443, the clients' defaults, when `snowport up` serves it
+        host = tls.host if tls else self.core.container_host or settings.host
         base_env = {
             "SNOWFLAKE_ACCOUNT": self.core.account_name, "SNOWFLAKE_HOST": host,
-            "SNOWFLAKE_PORT": str(settings.port), "SNOWFLAKE_DATABASE": service.database,
+            "SNOWFLAKE_PORT": "443" if tls else str(settings.port), "SNOWFLAKE_DATABASE": service.database,
             "SNOWFLAKE_SCHEMA": service.schema, "SNOWFLAKE_SERVICE_NAME": service.name,
             "SNOWFLAKE_SERVICE_INSTANCE_ID": str(instance),
         }
         if service.props.get("query_warehouse"):
             base_env["SNOWFLAKE_WAREHOUSE"] = service.props["query_warehouse"]
+        if tls:
+            base_env.update(REQUESTS_CA_BUNDLE=CONTAINER_BUNDLE, SSL_CERT_FILE=CONTAINER_BUNDLE)
         registry = f"127.0.0.1:{settings.port}"
         containers = []
         for c in spec.containers:
@@ -155,15 +245,24 @@ class ServiceReconciler:
             probe = c.readiness_probe
             mounts = (VolumeMount("snowflake-session", "/snowflake/session", read_only=True),) \
                 if c.mount_session_token else ()
+            mounts += tuple(VolumeMount(m.name, m.mount_path) for m in c.volume_mounts)
+            if tls:
+                mounts += (VolumeMount("snowflake-tls", CONTAINER_DIR, read_only=True),)
             containers.append(ContainerSpec(
                 name=c.name, image=image, command=tuple(c.command) if c.command else None,
                 args=tuple(c.args) if c.args else None, env=c.environment(base_env), resources=resources,
                 readiness=ReadinessProbe(port=probe.port, path=probe.path or "/") if probe else None,
                 mounts=mounts))
-        session = Volume("snowflake-session", VolumeKind.HOST, host_path=str(self._token_dir(service)))
-        return PodSpec(pod_id=pod_id(service.id, instance), containers=tuple(containers),
-                       labels={SERVICE_LABEL: str(service.id), INSTANCE_LABEL: str(instance)},
-                       volumes=(session,), restart_policy=RestartPolicy.ALWAYS, network=self.core.runtime.scope,
+        volumes = (Volume("snowflake-session", VolumeKind.HOST, host_path=str(self._token_dir(service))),
+                   *(Volume(v.name, VolumeKind(v.kind), size_bytes=parse_size(v.size) if v.size else None)
+                     for v in spec.spec.volumes))
+        if tls:
+            volumes += (Volume("snowflake-tls", VolumeKind.HOST, host_path=str(tls.bundle_dir)),)
+        spec_revision = revision((service.props["spec_text"], service.props.get("using"), service.props["images"]))
+        return PodSpec(pod_id=pod_id(service.id, instance, spec_revision), containers=tuple(containers),
+                       labels={SERVICE_LABEL: str(service.id), INSTANCE_LABEL: str(instance),
+                               SPEC_DIGEST_LABEL: service.props.get("spec_digest", "")},
+                       volumes=volumes, restart_policy=RestartPolicy.ALWAYS, network=self.core.runtime.scope,
                        grace_seconds=10.0)
 
     @contextmanager
@@ -180,33 +279,63 @@ class ServiceReconciler:
             self.core.sessions.close(session)
 
     # ---- observed state -----------------------------------------------------------------------
-    def _observe(self, service: Any, wanted: int, error: str | None = None) -> None:
-        """Write what the runtime holds now. `error` is why the last attempt to act failed: it replaces the
-        message of every container that is not READY, so SHOW SERVICE CONTAINERS says what is wrong."""
-        found = []
+    def _observe(self, service: Any, specs: dict[int, PodSpec], error: str | None = None,
+                 unschedulable: frozenset[int] | set[int] = frozenset(), pods: list[PodStatus] | None = None) -> None:
+        """Write what the runtime holds now: per instance its current pod (the upgraded one once it exists),
+        per container its state. `error` is why the last attempt to act failed: it replaces the message
+        of every container that is not READY, so SHOW SERVICE CONTAINERS says what is wrong."""
+        if pods is None:
+            try:
+                pods = self.core.runtime.list_pods({SERVICE_LABEL: str(service.id)})
+            except RuntimeUnavailable:
+                return
+        shown: dict[int, Any] = {}
+        upgrading = False
+        for pod in pods:
+            instance = int(pod.labels.get(INSTANCE_LABEL, "-1"))
+            if instance not in specs:
+                continue
+            fresh = pod.pod_id == specs[instance].pod_id
+            upgrading = upgrading or not fresh
+            if instance not in shown or fresh:
+                shown[instance] = pod
+        found, instances = [], []
         ready_instances = 0
         failed = False
-        for instance in range(wanted):
-            try:
-                pod = self.core.runtime.pod_status(pod_id(service.id, instance))
-            except Exception:  # noqa: BLE001 - a pod being created or removed right now
-                continue
-            instance_ready = all(c.state == "READY" for c in pod.containers) and bool(pod.containers)
-            ready_instances += instance_ready
+        registry = f"{self.core.settings.host}:{self.core.settings.port}"
+        for instance in sorted(set(specs) - set(shown)):  # no pod (yet): waiting for room, or being created
+            message = UNSCHEDULABLE if instance in unschedulable else "Waiting to start"
+            instances.append({"instanceId": str(instance), "status": "PENDING", "specDigest":
+                              service.props.get("spec_digest"), "creationTime": None, "startTime": None,
+                              "ipAddress": None})
+            for c in specs[instance].containers:
+                found.append({"instanceId": str(instance), "instanceStatus": "PENDING", "containerName": c.name,
+                              "status": "PENDING", "message": message, "podId": None, "image": c.image,
+                              "imageDigest": None, "restartCount": 0, "lastExitCode": None, "startTime": None})
+        for instance, pod in sorted(shown.items()):
+            ready_instances += pod.state == PodState.READY
+            started = [c.started_at for c in pod.containers if c.started_at]
+            instances.append({
+                "instanceId": str(instance), "status": str(pod.state), "ipAddress": pod.ip_address,
+                "specDigest": pod.labels.get(SPEC_DIGEST_LABEL), "creationTime": _rfc3339(pod.created_at),
+                "startTime": _rfc3339(min(started)) if started else None,
+            })
+            fresh = pod.pod_id == specs[instance].pod_id
             for c in pod.containers:
                 failed = failed or c.state == "FAILED"
-                pinned = service.props["images"].get(c.name, {})
+                pinned = service.props["images"].get(c.name, {}) if fresh else {}
                 found.append({
                     "instanceId": str(instance), "instanceStatus": str(pod.state), "containerName": c.name,
                     "status": str(c.state), "podId": pod.pod_id,
                     "message": c.message if error is None or c.state == "READY" else f"{c.message} ({error})",
-                    "image": f"{self.core.settings.host}:{self.core.settings.port}/{pinned.get('name', '')}:"
-                             f"{pinned.get('tag', 'latest')}",
+                    "image": f"{registry}/{pinned['name']}:{pinned.get('tag', 'latest')}" if pinned.get("name")
+                    else c.image.split("@", 1)[0],
                     "imageDigest": pinned.get("digest") or c.image_digest,
                     "restartCount": c.restart_count, "lastExitCode": c.last_exit_code,
-                    "startTime": c.started_at.strftime("%Y-%m-%dT%H:%M:%SZ") if c.started_at else None,
+                    "startTime": _rfc3339(c.started_at),
                 })
         min_ready = int(service.props.get("min_ready_instances", 1))
-        state = "SUSPENDED" if service.props.get("suspended") else "RUNNING" if wanted and \
+        state = "SUSPENDED" if service.props.get("suspended") else "RUNNING" if specs and \
             ready_instances >= min_ready else "FAILED" if failed else "PENDING"
-        self.core.observed.set(service.id, status=state, containers=found, engine_error=None)
+        self.core.observed.set(service.id, status=state, containers=found, instances=instances,
+                               upgrading=upgrading, engine_error=None)
