@@ -1,0 +1,167 @@
+"""The seed tutorial's service journey ("Build, Push, and Run", "Managing Services with SQL", "Stop the
+Services and Suspend the Compute Pool") through the real connector, docker CLI and snow CLI, as
+CONTAINER_USER_ROLE, plus the refusals a user meets on the way.
+
+The image is built on the tests' local base image rather than from the tutorial's Dockerfile: that one
+installs Jupyter from PyPI during the build and its spec mounts a stage volume and a public endpoint,
+which come with the next issues.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from registry_helpers import build_app_image, docker, ensure_base_image, ensure_engine, remove_test_images
+from snowflake.connector.errors import ProgrammingError
+from test_integrations import TUTORIAL_SETUP
+
+from conftest import ADMIN_PASSWORD, start_server
+
+SPEC = """spec:
+  containers:
+    - name: jupyter-snowpark
+      image: /container_hol_db/public/image_repo/python-jupyter-snowpark:dev
+      command: ["sh", "-c", "echo notebook server started; exec sleep 3600"]
+"""
+SERVICE = "CONTAINER_HOL_DB.PUBLIC.JUPYTER_SNOWPARK_SERVICE"
+
+
+@pytest.fixture(scope="module")
+def journey(tmp_path_factory):
+    ensure_engine()
+    ensure_base_image()
+    server = start_server(tmp_path_factory.mktemp("tutorial-services") / "data",
+                          SNOWPORT_SERVICE_TICK_SECONDS="0.5", SNOWPORT_WAREHOUSE_TICK_SECONDS="0.2")
+    conn = server.connect()
+    cur = conn.cursor()
+    for statement in [s.strip() for s in TUTORIAL_SETUP.split(";") if s.strip()]:
+        cur.execute(statement)
+    yield server, cur, tmp_path_factory
+    conn.close()
+    server.stop()
+    remove_test_images()
+
+
+def _snow(server, home: Path, *args: str) -> subprocess.CompletedProcess:
+    exe = shutil.which("snow", path=str(Path(sys.executable).parent)) or shutil.which("snow")
+    assert exe, "the snow CLI (snowflake-cli) must be installed"
+    home.mkdir(exist_ok=True)
+    config = home / "config.toml"
+    config.write_text(
+        '[cli]\nignore_new_version_warning = true\n[connections.CONTAINER_hol]\n'
+        f'account = "snowport"\nuser = "admin"\npassword = "{ADMIN_PASSWORD}"\nhost = "127.0.0.1"\n'
+        f'port = {server.port}\nprotocol = "http"\nrole = "CONTAINER_USER_ROLE"\n'
+        'warehouse = "CONTAINER_HOL_WH"\ndatabase = "CONTAINER_HOL_DB"\nschema = "PUBLIC"\n')
+    config.chmod(0o600)
+    env = dict(os.environ, SNOWFLAKE_HOME=str(home), HOME=str(home.parent))
+    return subprocess.run([exe, *args], env=env, capture_output=True, text=True, timeout=180, cwd=home.parent)
+
+
+def _status(cur) -> str:
+    return cur.execute("SHOW SERVICES LIKE 'JUPYTER_SNOWPARK_SERVICE' IN SCHEMA CONTAINER_HOL_DB.PUBLIC"
+                       ).fetchone()[1]
+
+
+def _until(check, timeout: float, what) -> None:
+    deadline = time.time() + timeout
+    while not check():
+        assert time.time() < deadline, what()
+        time.sleep(0.3)
+
+
+def test_the_tutorials_service_journey(journey):
+    server, cur, factory = journey
+    config = factory.mktemp("docker-config")
+    login = docker("login", f"127.0.0.1:{server.port}", "-u", "admin", "--password-stdin", config=config,
+                   input=ADMIN_PASSWORD, check=False)
+    assert login.returncode == 0, login.stderr
+    tag = f"127.0.0.1:{server.port}/container_hol_db/public/image_repo/python-jupyter-snowpark:dev"
+    build_app_image(factory.mktemp("image"), tag, config)
+    docker("push", tag, config=config)
+
+    work = factory.mktemp("jupyter-snowpark")
+    (work / "jupyter-snowpark.yaml").write_text(SPEC)
+    copied = _snow(server, work / "snowhome", "stage", "copy", str(work / "jupyter-snowpark.yaml"), "@specs",
+                   "--overwrite", "--connection", "CONTAINER_hol")
+    assert copied.returncode == 0, copied.stdout + copied.stderr
+    cur.execute("USE ROLE CONTAINER_USER_ROLE")
+    assert [r[0] for r in cur.execute("LS @CONTAINER_HOL_DB.PUBLIC.SPECS").fetchall()] == [
+        "specs/jupyter-snowpark.yaml"]
+
+    cur.execute("use role CONTAINER_user_role")
+    cur.execute("USE DATABASE CONTAINER_HOL_DB")
+    cur.execute("create service CONTAINER_HOL_DB.PUBLIC.jupyter_snowpark_service\n    in compute pool "
+                "CONTAINER_HOL_POOL\n    from @specs\n    specification_file='jupyter-snowpark.yaml'\n"
+                "    external_access_integrations = (ALLOW_ALL_EAI);")
+    _until(lambda: _status(cur) == "RUNNING", 90, lambda: _status(cur))
+    status = json.loads(cur.execute(f"CALL SYSTEM$GET_SERVICE_STATUS('{SERVICE}');").fetchone()[0])
+    assert [(s["status"], s["message"], s["containerName"], s["instanceId"], s["serviceName"]) for s in status] == [
+        ("READY", "Running", "jupyter-snowpark", "0", "JUPYTER_SNOWPARK_SERVICE")]
+    _until(lambda: "notebook server started" in cur.execute(
+        f"CALL SYSTEM$GET_SERVICE_LOGS('{SERVICE}', '0', 'jupyter-snowpark',10);").fetchone()[0], 30,
+        lambda: cur.execute(f"CALL SYSTEM$GET_SERVICE_LOGS('{SERVICE}', '0', 'jupyter-snowpark',10);").fetchall())
+
+    cur.execute(f"ALTER SERVICE {SERVICE} SUSPEND ;")
+    _until(lambda: _status(cur) == "SUSPENDED", 60, lambda: _status(cur))
+    cur.execute(f"ALTER SERVICE {SERVICE} RESUME ;")
+    _until(lambda: _status(cur) == "RUNNING", 90, lambda: _status(cur))
+
+    # Stop the Services and Suspend the Compute Pool
+    cur.execute("USE ROLE CONTAINER_USER_ROLE")
+    cur.execute("ALTER COMPUTE POOL CONTAINER_HOL_POOL STOP ALL")
+    assert cur.execute("SHOW SERVICES IN SCHEMA CONTAINER_HOL_DB.PUBLIC").fetchall() == []
+    cur.execute("ALTER COMPUTE POOL CONTAINER_HOL_POOL SUSPEND")
+    _until(lambda: cur.execute("SHOW COMPUTE POOLS LIKE 'CONTAINER_HOL_POOL'").fetchone()[1] == "SUSPENDED", 30,
+           lambda: cur.execute("SHOW COMPUTE POOLS LIKE 'CONTAINER_HOL_POOL'").fetchall())
+    cur.execute("ALTER COMPUTE POOL CONTAINER_HOL_POOL RESUME")
+    _until(lambda: cur.execute("SHOW COMPUTE POOLS LIKE 'CONTAINER_HOL_POOL'").fetchone()[1] in ("IDLE", "ACTIVE"),
+           30, lambda: cur.execute("SHOW COMPUTE POOLS LIKE 'CONTAINER_HOL_POOL'").fetchall())
+
+
+@pytest.mark.parametrize(("setup", "errno", "text"), [
+    # with no privilege at all on it, the object is not even visible: Snowflake's "does not exist or not authorized"
+    (["REVOKE USAGE ON COMPUTE POOL CONTAINER_HOL_POOL FROM ROLE OUTSIDER"], 2003,
+     "Compute pool 'CONTAINER_HOL_POOL' does not exist or not authorized."),
+    (["REVOKE READ ON IMAGE REPOSITORY CONTAINER_HOL_DB.PUBLIC.IMAGE_REPO FROM ROLE OUTSIDER"], 2003,
+     "Image Repository 'CONTAINER_HOL_DB.PUBLIC.IMAGE_REPO' does not exist or not authorized."),
+])
+def test_refusals_create_nothing(journey, setup, errno, text):
+    """No USAGE on the pool, no READ on the repository: refused by name, nothing created. (A user of its
+    own: the admin's other roles would lend it their privileges as secondary roles, as in Snowflake.)"""
+    server, cur, _factory = journey
+    cur.execute("USE ROLE ACCOUNTADMIN")
+    for sql in ["CREATE ROLE IF NOT EXISTS OUTSIDER",
+                "CREATE USER IF NOT EXISTS OUTSIDER_USER PASSWORD = 'outsider-pw' DEFAULT_ROLE = OUTSIDER",
+                "GRANT ROLE OUTSIDER TO USER OUTSIDER_USER",
+                "GRANT USAGE ON DATABASE CONTAINER_HOL_DB TO ROLE OUTSIDER",
+                "GRANT USAGE ON SCHEMA CONTAINER_HOL_DB.PUBLIC TO ROLE OUTSIDER",
+                "GRANT CREATE SERVICE ON SCHEMA CONTAINER_HOL_DB.PUBLIC TO ROLE OUTSIDER",
+                "GRANT USAGE ON COMPUTE POOL CONTAINER_HOL_POOL TO ROLE OUTSIDER",
+                "GRANT READ ON IMAGE REPOSITORY CONTAINER_HOL_DB.PUBLIC.IMAGE_REPO TO ROLE OUTSIDER", *setup]:
+        cur.execute(sql)
+    outsider = server.connect(user="OUTSIDER_USER", password="outsider-pw")
+    try:
+        with pytest.raises(ProgrammingError) as info:
+            outsider.cursor().execute(f"CREATE SERVICE CONTAINER_HOL_DB.PUBLIC.REFUSED IN COMPUTE POOL "
+                                      f"CONTAINER_HOL_POOL FROM SPECIFICATION $${SPEC}$$")
+    finally:
+        outsider.close()
+    assert (info.value.errno, text in info.value.msg) == (errno, True), info.value.msg
+    assert cur.execute("SHOW SERVICES LIKE 'REFUSED' IN ACCOUNT").fetchall() == []
+
+
+def test_accountadmin_cannot_own_a_service(journey):
+    _server, cur, _factory = journey
+    cur.execute("USE ROLE ACCOUNTADMIN")
+    with pytest.raises(ProgrammingError) as info:
+        cur.execute(f"CREATE SERVICE CONTAINER_HOL_DB.PUBLIC.ADMINS IN COMPUTE POOL CONTAINER_HOL_POOL "
+                    f"FROM SPECIFICATION $${SPEC}$$")
+    assert info.value.errno == 3001 and "cannot be owned by ACCOUNTADMIN" in info.value.msg
+    assert cur.execute("SHOW SERVICES LIKE 'ADMINS' IN ACCOUNT").fetchall() == []
