@@ -104,6 +104,11 @@ def test_service_runs_reports_and_stops(cur):
     assert (row["compute_pool"], row["current_instances"], row["target_instances"], row["comment"]) == (
         "SVC_POOL", 1, 1, "first")
     assert row["dns_name"].startswith("echo.") and row["dns_name"].endswith(".svc.spcs.internal")
+    cur.execute("ALTER SERVICE ECHO SET MAX_INSTANCES = 3 COMMENT = 'second'")
+    cur.execute("ALTER SERVICE ECHO UNSET MAX_INSTANCES, COMMENT")
+    values = cur.execute("SHOW SERVICES LIKE 'ECHO'").fetchone()
+    row = dict(zip([d[0] for d in cur.description], values, strict=True))
+    assert (row["max_instances"], row["comment"]) == (1, None)  # back to MIN_INSTANCES, and no comment
     status = json.loads(cur.execute("SELECT SYSTEM$GET_SERVICE_STATUS('ECHO')").fetchone()[0])
     assert [(s["status"], s["containerName"], s["instanceId"], s["serviceName"]) for s in status] == [
         ("READY", "main", "0", "ECHO")]

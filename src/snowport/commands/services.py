@@ -245,18 +245,19 @@ def upgrade(ctx: Ctx, parts: list[str], source: SpecSource, if_exists: bool = Fa
 def unset_properties(ctx: Ctx, parts: list[str], keys: list[str], if_exists: bool = False) -> str:
     """UNSET: MIN_INSTANCES back to 1, MAX_INSTANCES and MIN_READY_INSTANCES back to MIN_INSTANCES."""
     stored = {"EXTERNAL_ACCESS_INTEGRATIONS": "external_access_integrations"}
-    service = lifecycle.alter(ctx, SERVICE, _target(ctx, parts, "ALTER SERVICE"), "ALTER SERVICE",
-                              lambda s: _checked(properties.unset(s, keys, "SERVICE", PROPERTIES, stored)
-                                                 .with_props(updated_on=time.time())), if_exists)
-    if service is not None:
-        _notify(ctx, service)
-    return lifecycle.SUCCESS
+    return _alter_properties(ctx, parts, lambda s: properties.unset(s, keys, "SERVICE", PROPERTIES, stored),
+                             if_exists)
 
 
 def set_properties(ctx: Ctx, parts: list[str], values: dict[str, Any], if_exists: bool = False) -> str:
+    return _alter_properties(ctx, parts, lambda s: properties.apply(s, values, "SERVICE", PROPERTIES, CONVERT),
+                             if_exists)
+
+
+def _alter_properties(ctx: Ctx, parts: list[str], change: Any, if_exists: bool) -> str:
+    """SET / UNSET: the changed service checked as at CREATE, then the controller told."""
     service = lifecycle.alter(ctx, SERVICE, _target(ctx, parts, "ALTER SERVICE"), "ALTER SERVICE",
-                              lambda s: _checked(properties.apply(s, values, "SERVICE", PROPERTIES, CONVERT)
-                                                 .with_props(updated_on=time.time())), if_exists)
+                              lambda s: _checked(change(s).with_props(updated_on=time.time())), if_exists)
     if service is not None:
         _notify(ctx, service)
     return lifecycle.SUCCESS
