@@ -201,6 +201,28 @@ class Bench:
                      COMMAND[0], self.peer_image, *COMMAND[1:]).strip()
         return docker("inspect", "-f", "{{.NetworkSettings.IPAddress}}", cid).strip()
 
+    def pod_peer_start(self, name: str) -> str:
+        """What one Snowport instance is on the engine: a sleeping sandbox holding the network namespace, and
+        the app started inside it (`--network container:`), as a Kubernetes pod is. The like-for-like peer."""
+        docker("run", "-d", "--name", f"{name}-sandbox", "--label", self.peer_label, "--entrypoint", "/bin/busybox",
+               self.peer_image, "sleep", "2147483647")
+        docker("run", "-d", "--name", name, "--label", self.peer_label, "--network", f"container:{name}-sandbox",
+               *PEER_HEALTH, "--entrypoint", COMMAND[0], self.peer_image, *COMMAND[1:])
+        return docker("inspect", "-f", "{{.NetworkSettings.IPAddress}}", f"{name}-sandbox").strip()
+
+    def run_pod_peers(self, names: list[str], parallel: int) -> dict:
+        """Sandbox + app per name, until every URL answers (the engine-healthy end is the same as run_peers')."""
+        t0 = time.time()
+        with ThreadPoolExecutor(parallel) as pool:
+            ips = list(pool.map(self.pod_peer_start, names))
+        started = time.time()
+        pending = set(ips)
+        while pending:
+            pending = {ip for ip in pending if not url_answers(ip)}
+            if pending:
+                time.sleep(POLL)
+        return {"t0": t0, "created": started, "url": time.time()}
+
     def run_peers(self, names: list[str], parallel: int) -> dict:
         t0 = time.time()
         with ThreadPoolExecutor(parallel) as pool:
@@ -345,8 +367,8 @@ def main() -> None:
         image = f"127.0.0.1:{port}/bench_db/public/bench_repo/web:1"
         b = Bench(work, image, env, events)
         b.server, b.port = server, port
-        single: dict[str, list] = {"snowport": [], "peer": []}
-        batch: dict[str, list] = {"snowport": [], "peer": []}
+        single: dict[str, list] = {"snowport": [], "peer": [], "pod peer": []}
+        batch: dict[str, list] = {"snowport": [], "peer": [], "pod peer": []}
         idle: dict[str, dict] = {}
         top = None
         try:
@@ -386,6 +408,8 @@ def main() -> None:
                         t = b.run_peers([f"bench-peer-{b.run}-one-{i}"], 1)
                         t["steps"] = breakdown(b, t, t["healthy"], False)
                         b.rm_peers()
+                        single["pod peer"].append(b.run_pod_peers([f"bench-pod-{b.run}-one-{i}"], 1))
+                        b.rm_peers()
                     single[who].append(t)
                     print(f"single #{i} {who}: " + ", ".join(
                         f"{k} {v - t['t0']:.2f}" for k, v in t.items() if k not in ("t0", "steps")), flush=True)
@@ -400,6 +424,9 @@ def main() -> None:
                     else:
                         t = b.run_peers([f"bench-peer-{b.run}-many{i}-{j:02d}" for j in range(args.batch)], 4)
                         t["steps"] = breakdown(b, t, t["healthy"], False)
+                        b.rm_peers()
+                        batch["pod peer"].append(b.run_pod_peers(
+                            [f"bench-pod-{b.run}-many{i}-{j:02d}" for j in range(args.batch)], 4))
                         b.rm_peers()
                     batch[who].append(t)
                     print(f"batch #{i} {who}: " + ", ".join(
@@ -469,9 +496,14 @@ def report(args, single: dict, batch: dict, idle: dict, top) -> None:
               f"{'OK' if r_url <= target else 'MISSED'})")
         print(f"ratio snowport RUNNING / peer engine-healthy = {r_healthy:.2f} (target <= {target}: "
               f"{'OK' if r_healthy <= target else 'MISSED'})")
+        pod = rel(runs["pod peer"], "url")
+        r_pod = sp / pod if pod else None
+        if r_pod is not None:
+            print(f"ratio snowport RUNNING / pod peer (sandbox + app, URL answers, {pod:.2f} s) = {r_pod:.2f} "
+                  f"(target <= {target}: {'OK' if r_pod <= target else 'MISSED'})")
         print()
         results[title] = {"snowport_s": sp, "peer_url_s": url, "peer_healthy_s": healthy, "ratio_url": r_url,
-                          "ratio_healthy": r_healthy, "runs": runs}
+                          "ratio_healthy": r_healthy, "pod_peer_url_s": pod, "ratio_pod_peer": r_pod, "runs": runs}
     print(f"== idle, {args.idle_seconds:.0f} s windows, % of one core ==")
     print(f"{'':24}{'server':>10}{'dockerd':>10}{'containerd':>12}{'shims':>10}")
     for k in ("baseline", "peer", "snowport"):
