@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -46,7 +47,18 @@ def journey(tmp_path_factory):
     yield server, cur, tmp_path_factory
     conn.close()
     server.stop()
+    scope = _scope(server)
+    leftovers = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=snowport.managed={scope}"],
+                               capture_output=True, text=True).stdout.split()
+    if leftovers:  # pods still in their grace period when the server stopped
+        subprocess.run(["docker", "rm", "-f", *leftovers], capture_output=True)
+    subprocess.run(["docker", "network", "rm", scope], capture_output=True)
     remove_test_images()
+
+
+def _scope(server) -> str:
+    with sqlite3.connect(server.data_dir / "catalog.sqlite") as db:
+        return "snowport-" + db.execute("SELECT value FROM snowport_meta WHERE key = 'runtime_scope'").fetchone()[0]
 
 
 def _snow(server, home: Path, *args: str) -> subprocess.CompletedProcess:
