@@ -212,21 +212,12 @@ class Bench:
 
     def run_pod_peers(self, names: list[str], parallel: int) -> dict:
         """Sandbox + app per name, until every URL answers (the engine-healthy end is the same as run_peers')."""
-        t0 = time.time()
-        with ThreadPoolExecutor(parallel) as pool:
-            ips = list(pool.map(self.pod_peer_start, names))
-        started = time.time()
-        pending = set(ips)
-        while pending:
-            pending = {ip for ip in pending if not url_answers(ip)}
-            if pending:
-                time.sleep(POLL)
-        return {"t0": t0, "created": started, "url": time.time()}
+        return self.run_peers(names, parallel, start=self.pod_peer_start, wait_healthy=False)
 
-    def run_peers(self, names: list[str], parallel: int) -> dict:
+    def run_peers(self, names: list[str], parallel: int, start=None, wait_healthy: bool = True) -> dict:
         t0 = time.time()
         with ThreadPoolExecutor(parallel) as pool:
-            ips = list(pool.map(self.peer_start, names))
+            ips = list(pool.map(start or self.peer_start, names))
         started = time.time()
         pending = set(ips)
         while pending:
@@ -234,6 +225,8 @@ class Bench:
             if pending:
                 time.sleep(POLL)
         answered = time.time()
+        if not wait_healthy:
+            return {"t0": t0, "created": started, "url": answered}
         pending = set(names)
         while pending:
             if time.time() - t0 > 300:

@@ -168,3 +168,26 @@ def ensure_pip_image(tag_base: str, packages: list[str], base: str = PYTHON_IMAG
         if built.returncode != 0:
             raise RuntimeError(f"docker build {tag} failed:\n{built.stdout[-3000:]}\n{built.stderr[-3000:]}")
     return tag, time.monotonic() - started
+
+
+def push_app_image(port: int, path: str, workdir: Path, password: str) -> str:
+    """`docker login` as admin, build the tests' app image and push it to `127.0.0.1:<port>/<path>`
+    (e.g. `svc_db/public/svc_repo/app:1`); returns the tag. Its own DOCKER_CONFIG under `workdir`."""
+    config, build = workdir / "docker-config", workdir / "image"
+    config.mkdir(parents=True, exist_ok=True)
+    login = docker("login", f"127.0.0.1:{port}", "-u", "admin", "--password-stdin", config=config, input=password,
+                   check=False)
+    assert login.returncode == 0, login.stderr
+    tag = f"127.0.0.1:{port}/{path}"
+    build_app_image(build, tag, config)
+    docker("push", tag, config=config)
+    return tag
+
+
+def runtime_scope(data_dir: Path) -> str:
+    """The runtime scope a Snowport data dir keeps in its catalog: `snowport.managed=<scope>` is on every
+    container, volume and network of that server (others share the engine)."""
+    import sqlite3
+
+    with sqlite3.connect(data_dir / "catalog.sqlite") as db:
+        return "snowport-" + db.execute("SELECT value FROM snowport_meta WHERE key = 'runtime_scope'").fetchone()[0]

@@ -287,6 +287,19 @@ def test_notify_skips_a_pending_backoff(make_runner):
     assert runner.status()["test"].errors == {}
 
 
+def test_notify_after_a_delay_follows_up_once(make_runner):
+    """A follow-up asked for several times runs once, at the earliest time asked for, not at once."""
+    rec = Recorder()
+    runner = make_runner(rec)
+    asked = time.monotonic()
+    runner.notify("test", "k", after=0.3)
+    runner.notify("test", "k", after=0.2)
+    assert wait_for(lambda: rec.calls["k"] == 1)
+    assert 0.19 <= rec.times["k"][0] - asked < 0.3
+    time.sleep(0.4)
+    assert rec.calls["k"] == 1
+
+
 def test_periodic_resync_per_reconciler(make_runner):
     fast = Recorder("fast", interval=0.02, keys=["a"])
     slow = Recorder("slow", interval=3600, keys=["b"])

@@ -10,13 +10,18 @@ Then `kill -9` of Snowport with three services running: the restarted server ado
 from __future__ import annotations
 
 import os
-import sqlite3
 import subprocess
 import time
 
 import pytest
 from engine_proxy import EngineProxy
-from registry_helpers import build_app_image, docker, ensure_base_image, ensure_engine, remove_test_images
+from registry_helpers import (
+    ensure_base_image,
+    ensure_engine,
+    push_app_image,
+    remove_test_images,
+    runtime_scope,
+)
 from snowflake.connector.errors import ProgrammingError
 
 from conftest import ADMIN_PASSWORD, start_server
@@ -53,13 +58,7 @@ def env(proxy, tmp_path_factory):
                 "CREATE COMPUTE POOL DOWN_POOL MIN_NODES = 1 MAX_NODES = 2 INSTANCE_FAMILY = CPU_X64_XS",
                 "USE SCHEMA DOWN_DB.PUBLIC"):
         cur.execute(sql)
-    config = tmp_path_factory.mktemp("docker-config")
-    login = docker("login", f"127.0.0.1:{server.port}", "-u", "admin", "--password-stdin", config=config,
-                   input=ADMIN_PASSWORD, check=False)
-    assert login.returncode == 0, login.stderr
-    tag = f"127.0.0.1:{server.port}/down_db/public/repo/app:1"
-    build_app_image(tmp_path_factory.mktemp("image"), tag, config)
-    docker("push", tag, config=config)
+    push_app_image(server.port, "down_db/public/repo/app:1", tmp_path_factory.mktemp("push"), ADMIN_PASSWORD)
     state = {"server": server, "cur": cur, "conn": conn, "data": data, "overrides": overrides}
     yield state
     state["conn"].close()
@@ -70,8 +69,7 @@ def env(proxy, tmp_path_factory):
 
 
 def _containers(data, name_filter: str | None = None) -> list[str]:
-    with sqlite3.connect(data / "catalog.sqlite") as db:
-        scope = "snowport-" + db.execute("SELECT value FROM snowport_meta WHERE key = 'runtime_scope'").fetchone()[0]
+    scope = runtime_scope(data)
     extra = ["--filter", f"name={name_filter}"] if name_filter else []
     env = {k: v for k, v in os.environ.items() if k != "DOCKER_HOST"}
     return subprocess.run(["docker", "ps", "-q", "--filter", f"label=snowport.managed={scope}", *extra],

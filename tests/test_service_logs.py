@@ -13,7 +13,12 @@ from datetime import UTC, datetime
 
 import pytest
 from engine_proxy import EngineProxy
-from registry_helpers import BASE_IMAGE, build_app_image, docker, ensure_base_image, ensure_engine
+from registry_helpers import (
+    BASE_IMAGE,
+    ensure_base_image,
+    ensure_engine,
+    push_app_image,
+)
 from snowflake.connector.errors import ProgrammingError
 
 from conftest import ADMIN_PASSWORD, start_server
@@ -55,13 +60,7 @@ def cur(svc, tmp_path_factory):
                 "CREATE COMPUTE POOL SLOG_POOL MIN_NODES = 1 MAX_NODES = 1 INSTANCE_FAMILY = CPU_X64_XS",
                 "USE SCHEMA SLOG_DB.PUBLIC"):
         cursor.execute(sql)
-    config = tmp_path_factory.mktemp("docker-config")
-    login = docker("login", f"127.0.0.1:{svc.port}", "-u", "admin", "--password-stdin", config=config,
-                   input=ADMIN_PASSWORD, check=False)
-    assert login.returncode == 0, login.stderr
-    tag = f"127.0.0.1:{svc.port}/slog_db/public/slog_repo/app:1"
-    build_app_image(tmp_path_factory.mktemp("image"), tag, config)
-    docker("push", tag, config=config)
+    push_app_image(svc.port, "slog_db/public/slog_repo/app:1", tmp_path_factory.mktemp("push"), ADMIN_PASSWORD)
     yield cursor
     conn.close()
 

@@ -5,12 +5,17 @@ and drop, all through the real connector."""
 from __future__ import annotations
 
 import json
-import sqlite3
 import subprocess
 import time
 
 import pytest
-from registry_helpers import build_app_image, docker, ensure_base_image, ensure_engine, remove_test_images
+from registry_helpers import (
+    ensure_base_image,
+    ensure_engine,
+    push_app_image,
+    remove_test_images,
+    runtime_scope,
+)
 from snowflake.connector.errors import ProgrammingError
 
 from conftest import ADMIN_PASSWORD, start_server
@@ -33,7 +38,7 @@ def svc(tmp_path_factory):
     server = start_server(tmp_path_factory.mktemp("services") / "data", SNOWPORT_SERVICE_TICK_SECONDS="0.5",
                           SNOWPORT_WAREHOUSE_TICK_SECONDS="0.2", SNOWPORT_AUTOSCALE_INTERVAL_SECONDS="1",
                           SNOWPORT_AUTOSCALE_WINDOW_SECONDS="3")
-    SCOPE["svc"] = _scope_of(server)
+    SCOPE["svc"] = runtime_scope(server.data_dir)
     yield server
     server.stop()
     for cid in _containers_of_services():
@@ -51,25 +56,12 @@ def cur(svc, tmp_path_factory):
                 "CREATE STAGE SVC_DB.PUBLIC.SPECS",
                 "CREATE COMPUTE POOL SVC_POOL MIN_NODES = 1 MAX_NODES = 4 INSTANCE_FAMILY = CPU_X64_XS"):
         cursor.execute(sql)
-    config = tmp_path_factory.mktemp("docker-config")
-    work = tmp_path_factory.mktemp("image")
-    login = docker("login", f"127.0.0.1:{svc.port}", "-u", "admin", "--password-stdin", config=config,
-                   input=ADMIN_PASSWORD, check=False)
-    assert login.returncode == 0, login.stderr
-    tag = f"127.0.0.1:{svc.port}/svc_db/public/svc_repo/app:1"
-    build_app_image(work, tag, config)
-    docker("push", tag, config=config)
+    push_app_image(svc.port, "svc_db/public/svc_repo/app:1", tmp_path_factory.mktemp("push"), ADMIN_PASSWORD)
     yield cursor
     conn.close()
 
 
 SCOPE: dict[str, str] = {}  # this module's server's runtime scope: other servers share the engine
-
-
-def _scope_of(server) -> str:
-    """The runtime scope Snowport keeps in its catalog (`snowport.managed=<scope>` on its containers)."""
-    with sqlite3.connect(server.data_dir / "catalog.sqlite") as db:
-        return "snowport-" + db.execute("SELECT value FROM snowport_meta WHERE key = 'runtime_scope'").fetchone()[0]
 
 
 def _mine() -> list[str]:

@@ -12,14 +12,19 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-from registry_helpers import build_app_image, docker, ensure_base_image, ensure_engine, remove_test_images
+from registry_helpers import (
+    ensure_base_image,
+    ensure_engine,
+    push_app_image,
+    remove_test_images,
+    runtime_scope,
+)
 from snowflake.connector.errors import ProgrammingError
 from test_integrations import TUTORIAL_SETUP
 
@@ -47,7 +52,7 @@ def journey(tmp_path_factory):
     yield server, cur, tmp_path_factory
     conn.close()
     server.stop()
-    scope = _scope(server)
+    scope = runtime_scope(server.data_dir)
     leftovers = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=snowport.managed={scope}"],
                                capture_output=True, text=True).stdout.split()
     if leftovers:  # pods still in their grace period when the server stopped
@@ -55,10 +60,6 @@ def journey(tmp_path_factory):
     subprocess.run(["docker", "network", "rm", scope], capture_output=True)
     remove_test_images()
 
-
-def _scope(server) -> str:
-    with sqlite3.connect(server.data_dir / "catalog.sqlite") as db:
-        return "snowport-" + db.execute("SELECT value FROM snowport_meta WHERE key = 'runtime_scope'").fetchone()[0]
 
 
 def _snow(server, home: Path, *args: str) -> subprocess.CompletedProcess:
@@ -90,13 +91,8 @@ def _until(check, timeout: float, what) -> None:
 
 def test_the_tutorials_service_journey(journey):
     server, cur, factory = journey
-    config = factory.mktemp("docker-config")
-    login = docker("login", f"127.0.0.1:{server.port}", "-u", "admin", "--password-stdin", config=config,
-                   input=ADMIN_PASSWORD, check=False)
-    assert login.returncode == 0, login.stderr
-    tag = f"127.0.0.1:{server.port}/container_hol_db/public/image_repo/python-jupyter-snowpark:dev"
-    build_app_image(factory.mktemp("image"), tag, config)
-    docker("push", tag, config=config)
+    push_app_image(server.port, "container_hol_db/public/image_repo/python-jupyter-snowpark:dev",
+                   factory.mktemp("push"), ADMIN_PASSWORD)
 
     work = factory.mktemp("jupyter-snowpark")
     (work / "jupyter-snowpark.yaml").write_text(SPEC)

@@ -28,7 +28,7 @@ from snowport.commands.context import Ctx
 from snowport.commands.kinds import SERVICE, storage_key
 from snowport.commands.lifecycle import Name
 from snowport.names import display, normalize
-from snowport.spec import ImageRefError, ResourceTotals, ServiceSpec, effective_requests, parse_spec
+from snowport.spec import ImageRefError, ServiceSpec, parse_spec
 from snowport.stages.locations import parse_stage_ref
 
 RECONCILER = "services"
@@ -89,9 +89,7 @@ def _fits_a_node(spec: ServiceSpec, pool: CatalogObject) -> None:
     """An instance whose requests exceed one empty node of the pool could never run: refused at once
     (spcs-reference 2.10); one that merely waits for room is created and stays PENDING."""
     family = FAMILIES[pool.props["instance_family"]]
-    need = ResourceTotals()
-    for container in spec.containers:
-        need = need + effective_requests(container)
+    need = spec.instance_requests()
     if not need.fits_in(family.capacity):
         raise errors.invalid_value(
             f"The resources one instance requests (cpu {need.cpu_millis / 1000:g}, memory "

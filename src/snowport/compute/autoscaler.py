@@ -13,8 +13,6 @@ service controller reads; the catalog keeps what the owner asked for.
 
 from __future__ import annotations
 
-import functools
-import json
 import logging
 import math
 import time
@@ -26,7 +24,7 @@ from snowport.commands.services import RECONCILER as SERVICES
 from snowport.commands.services import target_instances
 from snowport.compute.placement import instance_requests
 from snowport.runtime import RuntimeUnavailable
-from snowport.spec import parse_spec
+from snowport.spec import SpecError, parse_stored_spec
 
 log = logging.getLogger("snowport.compute.autoscaler")
 AUTOSCALER = "autoscaler"
@@ -38,17 +36,10 @@ def autoscales(service: Any) -> bool:
         return False
     if int(service.props.get("max_instances", 1)) <= int(service.props.get("min_instances", 1)):
         return False
-    # a spec without resource requests stays at MIN_INSTANCES
-    return _requests_resources(service.props.get("spec_text", ""), json.dumps(service.props.get("using")))
-
-
-@functools.lru_cache(maxsize=512)
-def _requests_resources(spec_text: str, using_json: str) -> bool:
-    try:
-        spec = parse_spec(spec_text, json.loads(using_json))
-    except Exception:  # noqa: BLE001 - a spec that no longer parses does not scale
+    try:  # a spec without resource requests stays at MIN_INSTANCES
+        return parse_stored_spec(service.props.get("spec_text", ""), service.props.get("using")).requests_resources
+    except SpecError:
         return False
-    return any(c.resources is not None and c.resources.requests is not None for c in spec.containers)
 
 
 class ServiceAutoscaler:

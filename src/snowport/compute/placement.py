@@ -10,30 +10,19 @@ An instance larger than one node can never run; CREATE SERVICE refuses it (comma
 
 from __future__ import annotations
 
-import functools
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from snowport.commands.compute_pools import FAMILIES
-from snowport.spec import ResourceTotals, effective_requests, parse_spec
+from snowport.spec import ResourceTotals, parse_stored_spec
 
 UNSCHEDULABLE = "Unschedulable due to insufficient resources"
 
 
-@functools.lru_cache(maxsize=512)
-def _instance_requests(spec_text: str, using_json: str) -> ResourceTotals:
-    spec = parse_spec(spec_text, json.loads(using_json))
-    total = ResourceTotals()
-    for container in spec.containers:
-        total = total + effective_requests(container)
-    return total
-
-
 def instance_requests(service: Any) -> ResourceTotals:
     """What one instance of the service asks of a node: the sum of its containers' requests."""
-    return _instance_requests(service.props["spec_text"], json.dumps(service.props.get("using")))
+    return parse_stored_spec(service.props["spec_text"], service.props.get("using")).instance_requests()
 
 
 @dataclass(frozen=True)

@@ -192,13 +192,17 @@ class ControllerRunner:
 
     # -- triggers ----------------------------------------------------------------------------
 
-    def notify(self, reconciler: str, key: Hashable) -> None:
-        """Queue `key` of `reconciler` for reconciliation now (skipping any pending backoff).
+    def notify(self, reconciler: str, key: Hashable, after: float = 0.0) -> None:
+        """Queue `key` of `reconciler` for reconciliation now (skipping any pending backoff), or `after`
+        seconds (a follow-up, e.g. while an instance starts; an earlier pending time wins).
 
         Cheap and thread-safe; a no-op once the runner is stopping."""
         if reconciler not in self._reconcilers:
             raise KeyError(f"no reconciler named {reconciler!r}")
         with self._cond:
+            if after > 0:
+                self._schedule((reconciler, key), after)
+                return
             self._drop_delayed((reconciler, key))
             self._enqueue((reconciler, key))
 

@@ -10,7 +10,6 @@ so a restarted Snowport adopts the running containers instead of creating them a
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Hashable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -39,7 +38,7 @@ from snowport.runtime import (
     VolumeMount,
 )
 from snowport.security.tls import CONTAINER_BUNDLE, CONTAINER_DIR
-from snowport.spec import parse_spec
+from snowport.spec import parse_stored_spec
 from snowport.spec.quantities import parse_size
 
 log = logging.getLogger("snowport.compute.services")
@@ -188,11 +187,8 @@ class ServiceReconciler:
     def _again_soon(self, service_id: int, seconds: float) -> None:
         """A rollout, or an instance starting up (its readiness probe not yet passed), is followed closely
         rather than at the next resync."""
-        controllers = self.core.controllers
-        if controllers is not None:
-            timer = threading.Timer(seconds, controllers.notify, (RECONCILER, service_id))
-            timer.daemon = True
-            timer.start()
+        if self.core.controllers is not None:
+            self.core.controllers.notify(RECONCILER, service_id, after=seconds)
 
     # ---- building pods from the spec ----------------------------------------------------------
     def _token_dir(self, service: Any) -> Path:
@@ -216,7 +212,7 @@ class ServiceReconciler:
 
     def _specs(self, service: Any, wanted: int) -> dict[int, PodSpec]:
         """The pod of each wanted instance (the spec parsed once per reconcile)."""
-        spec = parse_spec(service.props["spec_text"], service.props.get("using"))
+        spec = parse_stored_spec(service.props["spec_text"], service.props.get("using"))
         return {instance: self._pod(service, spec, instance) for instance in range(wanted)}
 
     def _pod(self, service: Any, spec: Any, instance: int) -> PodSpec:

@@ -22,7 +22,7 @@ from snowport.spec.models import (
     VolumeMount,
     effective_requests,
 )
-from snowport.spec.parse import parse_spec
+from snowport.spec.parse import parse_spec, parse_stored_spec
 from snowport.spec.quantities import parse_cpu, parse_duration, parse_memory, parse_quantity, parse_size
 from snowport.spec.templates import render_template
 
@@ -48,6 +48,7 @@ __all__ = [
     "parse_duration",
     "parse_image",
     "parse_memory",
+    "parse_stored_spec",
     "parse_quantity",
     "parse_size",
     "parse_spec",

@@ -656,6 +656,18 @@ class ServiceSpec(SpecModel):
     def containers(self) -> list[Container]:
         return self.spec.containers
 
+    def instance_requests(self) -> ResourceTotals:
+        """What one instance asks of a node (placement): the sum of its containers' effective requests."""
+        total = ResourceTotals()
+        for container in self.containers:
+            total = total + effective_requests(container)
+        return total
+
+    @property
+    def requests_resources(self) -> bool:
+        """Whether any container states resource requests (without them Snowflake does not autoscale)."""
+        return any(c.resources is not None and c.resources.requests is not None for c in self.containers)
+
     @property
     def endpoints(self) -> list[Endpoint]:
         return self.spec.endpoints

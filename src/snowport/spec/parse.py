@@ -3,6 +3,8 @@ or one `SpecError` naming the field path and the line of the first problem."""
 
 from __future__ import annotations
 
+import functools
+import json
 import posixpath
 from collections.abc import Mapping
 from typing import Any
@@ -35,6 +37,17 @@ def parse_spec(text: str, using: Mapping[str, Any] | None = None) -> ServiceSpec
         raise _first_error(e, locations) from None
     _check_rules(spec, locations)
     return spec
+
+
+@functools.lru_cache(maxsize=512)
+def _parsed(text: str, using_json: str) -> ServiceSpec:
+    return parse_spec(text, json.loads(using_json))
+
+
+def parse_stored_spec(text: str, using: Mapping[str, Any] | None = None) -> ServiceSpec:
+    """A spec the catalog already holds (it was valid at CREATE), parsed once per text and USING values:
+    controllers read it on every reconcile and placement for every service on a pool. Do not mutate."""
+    return _parsed(text, json.dumps(using, sort_keys=True, default=str))
 
 
 def _first_error(error: ValidationError, locations: Locations) -> SpecError:
