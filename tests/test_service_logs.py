@@ -136,8 +136,12 @@ def test_logs_and_events_are_kept_and_outlive_the_service(svc, cur):
 
     assert _app_containers(svc, "KEPT")
     cur.execute("DROP SERVICE KEPT")
+    # like Snowflake's event table, the logs and events stay readable after the service is gone: at once
+    # (before the controller has removed its containers or marked it dropped) ...
+    at_once = {r["LOG"] for r in _rows(cur, "SELECT * FROM TABLE(KEPT!SPCS_GET_LOGS())")}
+    assert {"run-start KEPT", "on-stderr"} <= at_once
+    # ... and once its containers are gone
     _until(lambda: not _app_containers(svc, "KEPT"), 30, "DROP removes the containers")
-    # like Snowflake's event table, the logs and events stay readable after the service is gone
     after = {r["LOG"] for r in _rows(cur, "SELECT * FROM TABLE(KEPT!SPCS_GET_LOGS())")}
     assert {"run-start KEPT", "on-stderr"} <= after
     deleted = _until(lambda: [e for e in _rows(cur, "SELECT * FROM TABLE(KEPT!SPCS_GET_EVENTS())")

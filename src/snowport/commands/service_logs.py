@@ -3,9 +3,9 @@ events as tables (spcs-reference 3.13, 3.14).
 
 They read what the service controller keeps under the data dir (compute/service_logs.py, reached as
 `core.service_logs`), so they answer for containers that are gone and, like Snowflake's event table, for a
-service that was dropped (for as long as its logs are kept). Before answering for a live service, the
-lines its running containers wrote since the last copy are copied, so a query sees output at once rather
-than with Snowflake's minutes of latency.
+service that was dropped (for as long as its logs are kept). Before answering, the lines its containers
+(running, or not yet removed after a DROP) wrote since the last copy are copied, so a query sees output at
+once rather than with Snowflake's minutes of latency.
 
 MONITOR on the service (privilege matrix rows SPCS_GET_LOGS / SPCS_GET_EVENTS). A dropped service has no
 grants left; its former owner role (or a role that inherits it) may still read what it left.
@@ -49,17 +49,18 @@ def _store(ctx: Ctx) -> Any:
     return store
 
 
-def _service_id(ctx: Ctx, parts: list[str], function: str) -> tuple[int, bool]:
-    """(service id, whether it still exists) for the name before `!`; 002003 if unknown or not visible."""
+def _service_id(ctx: Ctx, parts: list[str], function: str) -> int:
+    """The id of the live service named before `!`, else of a dropped one whose logs are kept; else 002003."""
     target = lifecycle.resolve(ctx, SERVICE, parts, function)
     service = lifecycle.find(ctx, SERVICE, target)
     if service is not None:
         ctx.require(function, service, target.shown)
-        return service.id, True
+        return service.id
     store = getattr(ctx.core, "service_logs", None)
-    former = store.dropped(target.database, target.schema, target.name) if store is not None else None
+    former = store.former(target.database, target.schema, target.name,
+                          lambda sid: ctx.catalog.by_id(sid) is not None) if store is not None else None
     if former is not None and former.get("owner") in ctx.auth.active_roles(ctx.session):
-        return int(former["id"]), False
+        return int(former["id"])
     raise errors.does_not_exist("Service", target.shown)
 
 
@@ -82,12 +83,11 @@ def table(ctx: Ctx, parts: list[str], function: str, start: datetime | None = No
     function = function.upper()
     if function not in FUNCTIONS:
         raise errors.SnowflakeError(2140, "42601", errors.compilation(f"Unknown function {function}"))
-    service_id, live = _service_id(ctx, parts, function)
+    service_id = _service_id(ctx, parts, function)
     store = _store(ctx)
     lo, hi = _window(start, end)
     if function == LOGS:
-        if live:
-            store.sync(ctx.core.runtime, service_id)
+        store.sync(ctx.core.runtime, service_id)  # a dropped service's containers may not be gone yet
         rows = store.logs(service_id, lo, hi)
         return pa.Table.from_pylist([{
             "TIMESTAMP": _naive(r["time"]), "INSTANCE_ID": r.get("i"), "CONTAINER_NAME": r.get("c"),

@@ -132,8 +132,11 @@ class ServiceLogStore:
         partial.write_text(json.dumps(entry))
         partial.replace(path)
 
-    def dropped(self, database: str, schema: str, name: str) -> dict[str, Any] | None:
-        """The most recently dropped service of that name whose logs are still kept."""
+    def former(self, database: str, schema: str, name: str, exists: Any) -> dict[str, Any] | None:
+        """The most recent service of that name that `exists(id)` says is gone and whose logs are kept.
+
+        A service is gone as soon as its DROP commits, which may be before the controller has marked it
+        dropped here: the catalog, not the mark, decides, so a query right after a DROP finds its logs."""
         found = []
         if not self.root.exists():
             return None
@@ -141,10 +144,10 @@ class ServiceLogStore:
             if not child.name.isdigit():
                 continue
             entry = self.meta(int(child.name))
-            if entry and entry.get("dropped_on") and (entry["database"], entry["schema"], entry["name"]) == (
-                    database, schema, name):
+            if entry and (entry["database"], entry["schema"], entry["name"]) == (database, schema, name) and (
+                    entry.get("dropped_on") or not exists(int(entry["id"]))):
                 found.append(entry)
-        return max(found, key=lambda e: e["dropped_on"]) if found else None
+        return max(found, key=lambda e: (e.get("dropped_on") or float("inf"), e["id"])) if found else None
 
     def purge(self, now: float | None = None) -> list[int]:
         """Remove what dropped services left once their retention has passed; returns their ids."""
