@@ -47,3 +47,13 @@ def timed(fn) -> float:
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
+
+
+def export_rev(root: Path, rev: str, into: Path) -> dict[str, str]:
+    """The environment that makes `snowport up` run the committed src/ of `rev` (exported under `into`), so
+    uncommitted edits do not change the numbers; 'worktree' runs src/ as it is."""
+    if rev == "worktree":
+        return {}
+    (into / "rev").mkdir(parents=True)
+    subprocess.run(f"git -C {root} archive {rev} src | tar -x -C {into / 'rev'}", shell=True, check=True)
+    return {"PYTHONPATH": str(into / "rev" / "src")}

@@ -44,7 +44,7 @@ os.environ["SNOWFLAKE_DISABLE_PLATFORM_DETECTION"] = "true"
 
 import snowflake.connector  # noqa: E402
 from _procstat import cpu_seconds, delta_by_name, pids_named, snapshot  # noqa: E402
-from _servers import start_snowport  # noqa: E402
+from _servers import export_rev, start_snowport  # noqa: E402
 from registry_helpers import BASE_IMAGE, ensure_base_image, ensure_engine  # noqa: E402
 
 PASSWORD = "benchpw"
@@ -347,10 +347,7 @@ def main() -> None:
         server_env = {"DOCKER_CONFIG": env["DOCKER_CONFIG"]}
         if args.tick is not None:
             server_env["SNOWPORT_SERVICE_TICK_SECONDS"] = str(args.tick)
-        if args.rev != "worktree":
-            (work / "rev").mkdir()
-            subprocess.run(f"git -C {ROOT} archive {args.rev} src | tar -x -C {work / 'rev'}", shell=True, check=True)
-            server_env["PYTHONPATH"] = str(work / "rev" / "src")
+        server_env.update(export_rev(ROOT, args.rev, work))
         rev = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD" if args.rev == "worktree"
                               else args.rev], capture_output=True, text=True).stdout.strip()
         print(f"snowport: {args.rev} ({rev}{' + uncommitted edits' if args.rev == 'worktree' else ''}), service tick "

@@ -19,7 +19,7 @@ from typing import Any
 
 from snowport import errors
 from snowport.catalog.store import CatalogObject, Transaction
-from snowport.commands import lifecycle, properties
+from snowport.commands import lifecycle, properties, service_volumes
 from snowport.commands import stages as stage_commands
 from snowport.commands.columns import Col, Rows, columns, created_on, like_matcher, owner_role_type, tf, ts
 from snowport.commands.compute_pools import FAMILIES
@@ -73,16 +73,6 @@ def _checked(service: CatalogObject) -> CatalogObject:
     if p["min_ready_instances"] > p["min_instances"]:
         raise errors.invalid_value("MIN_READY_INSTANCES must be less than or equal to MIN_INSTANCES.")
     return service.evolve(props=p)
-
-
-def _runnable_volumes(spec: ServiceSpec) -> None:
-    """local and memory volumes run today; stage and block volumes are refused by name until they do,
-    rather than a service starting without the storage its spec asks for."""
-    for index, volume in enumerate(spec.spec.volumes):
-        if volume.kind not in ("local", "memory"):
-            raise errors.SnowflakeError(2025, "22023", f"Invalid spec: spec.volumes[{index}] ({volume.name}): "
-                                        f"{volume.kind} volumes are not supported by Snowport yet; local and "
-                                        "memory volumes are.")
 
 
 def _fits_a_node(spec: ServiceSpec, pool: CatalogObject) -> None:
@@ -152,7 +142,7 @@ def create(ctx: Ctx, parts: list[str], pool_name: str, source: SpecSource, value
         text = _spec_text(ctx, source)
         spec = parse_spec(text, source.using if source.template else None)
         _fits_a_node(spec, pool)
-        _runnable_volumes(spec)
+        stage_volumes = service_volumes.check(ctx, spec, target)
         if not ctx.core.runtime.ping():  # nothing would run it: refused rather than created to wait unseen
             raise errors.SnowflakeError(
                 391001, "57P03", f"Cannot create service {target.shown}: the container engine behind compute "
@@ -164,6 +154,7 @@ def create(ctx: Ctx, parts: list[str], pool_name: str, source: SpecSource, value
         service = lifecycle.new_object(ctx, SERVICE, target, props={
             "compute_pool": pool.name, "spec_text": text, "using": source.using if source.template else None,
             "spec_digest": hashlib.sha256(text.encode()).hexdigest(), "images": _pin_images(ctx, spec, target),
+            "stage_volumes": stage_volumes,
             "suspended": False, "auto_resume": True, "created_by": ctx.session.user, "updated_on": time.time(),
         })
         return _checked(properties.apply(service, values, "SERVICE", PROPERTIES, CONVERT))
@@ -229,10 +220,11 @@ def upgrade(ctx: Ctx, parts: list[str], source: SpecSource, if_exists: bool = Fa
         pool = ctx.catalog.get("COMPUTE POOL", service.props["compute_pool"])
         if pool is not None:
             _fits_a_node(spec, pool)
-        _runnable_volumes(spec)
+        stage_volumes = service_volumes.check(ctx, spec, target)
         return service.with_props(spec_text=text, using=source.using if source.template else None,
                                   spec_digest=hashlib.sha256(text.encode()).hexdigest(),
-                                  images=_pin_images(ctx, spec, target), updated_on=time.time())
+                                  images=_pin_images(ctx, spec, target), stage_volumes=stage_volumes,
+                                  updated_on=time.time())
 
     service = lifecycle.alter(ctx, SERVICE, target, "ALTER SERVICE FROM", upgraded, if_exists)
     if service is not None:

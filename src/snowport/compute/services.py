@@ -230,6 +230,8 @@ class ServiceReconciler:
         if tls:
             base_env.update(REQUESTS_CA_BUNDLE=CONTAINER_BUNDLE, SSL_CERT_FILE=CONTAINER_BUNDLE)
         registry = f"127.0.0.1:{settings.port}"
+        stage_volumes = service.props.get("stage_volumes") or {}
+        read_only = {name for name, v in stage_volumes.items() if v.get("read_only")}
         containers = []
         for c in spec.containers:
             pinned = service.props["images"].get(c.name, {})
@@ -241,7 +243,8 @@ class ServiceReconciler:
             probe = c.readiness_probe
             mounts = (VolumeMount("snowflake-session", "/snowflake/session", read_only=True),) \
                 if c.mount_session_token else ()
-            mounts += tuple(VolumeMount(m.name, m.mount_path) for m in c.volume_mounts)
+            mounts += tuple(VolumeMount(m.name, m.mount_path, read_only=m.name in read_only)
+                            for m in c.volume_mounts)
             if tls:
                 mounts += (VolumeMount("snowflake-tls", CONTAINER_DIR, read_only=True),)
             containers.append(ContainerSpec(
@@ -250,8 +253,7 @@ class ServiceReconciler:
                 readiness=ReadinessProbe(port=probe.port, path=probe.path or "/") if probe else None,
                 mounts=mounts))
         volumes = (Volume("snowflake-session", VolumeKind.HOST, host_path=str(self._token_dir(service))),
-                   *(Volume(v.name, VolumeKind(v.kind), size_bytes=parse_size(v.size) if v.size else None)
-                     for v in spec.spec.volumes))
+                   *(self._volume(v, stage_volumes) for v in spec.spec.volumes))
         if tls:
             volumes += (Volume("snowflake-tls", VolumeKind.HOST, host_path=str(tls.bundle_dir)),)
         spec_revision = revision((service.props["spec_text"], service.props.get("using"), service.props["images"]))
@@ -260,6 +262,15 @@ class ServiceReconciler:
                                SPEC_DIGEST_LABEL: service.props.get("spec_digest", "")},
                        volumes=volumes, restart_policy=RestartPolicy.ALWAYS, network=self.core.runtime.scope,
                        grace_seconds=10.0)
+
+    def _volume(self, v: Any, stage_volumes: dict[str, Any]) -> Volume:
+        """A spec volume as the runtime sees it: a stage volume is the stage's directory, bind-mounted
+        (files PUT appear in the container and files it writes appear in LIST, with no copy between)."""
+        if v.kind == "stage":
+            where = stage_volumes[v.name]
+            path = self.core.stages.mount_dir(where["key"], where["path"], v.uid, v.gid)
+            return Volume(v.name, VolumeKind.HOST, host_path=str(path))
+        return Volume(v.name, VolumeKind(v.kind), size_bytes=parse_size(v.size) if v.size else None)
 
     @contextmanager
     def _pull_auth(self, service: Any) -> Iterator[RegistryAuth | None]:

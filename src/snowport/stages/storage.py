@@ -85,6 +85,7 @@ class StageStore:
         self._writer = ThreadPoolExecutor(max_workers=4, thread_name_prefix="stage-writer")
         # md5s of finished uploads and deletes of replaced files: work nobody should wait for
         self._background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stage-background")
+        self._mounted: set[Path] = set()  # directories bind-mounted into containers (stage volumes)
 
     # ---- paths ------------------------------------------------------------------------------
     def stage_dir(self, key: str) -> Path:
@@ -99,6 +100,24 @@ class StageStore:
         if base not in target.parents:
             raise errors.SnowflakeError(1003, "42000", f"SQL compilation error:\ninvalid stage path '{rel}'.")
         return target
+
+    def mount_dir(self, key: str, rel: str, uid: int | None = None, gid: int | None = None) -> Path:
+        """The directory a stage volume bind-mounts, made if missing and kept while mounted.
+
+        A REMOVE that empties it must not delete it: the container would keep a deleted directory, and
+        what either side wrote afterwards would never meet. With uid/gid (spcs-reference 8.3) the
+        directory belongs to that user, so a container running as it can write there."""
+        rel = normalize_path(rel)
+        base = self.stage_dir(key).resolve()
+        path = (base / rel).resolve() if rel else base
+        if path != base and base not in path.parents:
+            raise errors.SnowflakeError(1003, "42000", f"SQL compilation error:\ninvalid stage path '{rel}'.")
+        path.mkdir(parents=True, exist_ok=True)
+        if uid is not None or gid is not None:
+            os.chown(path, -1 if uid is None else uid, -1 if gid is None else gid)
+        with self._lock:
+            self._mounted.add(path)
+        return path
 
     # ---- writing ----------------------------------------------------------------------------
     async def write_stream(self, key: str, rel: str, chunks: AsyncIterator[bytes], overwrite: bool) -> StageFile | None:
@@ -258,7 +277,7 @@ class StageStore:
                 conn.execute(delete(_index).where((_index.c.key == key) & (_index.c.path == normalize_path(rel))))
             parent = target.parent
             base = self.stage_dir(key).resolve()
-            while parent != base and parent.is_dir() and not any(parent.iterdir()):
+            while parent != base and parent not in self._mounted and parent.is_dir() and not any(parent.iterdir()):
                 parent.rmdir()
                 parent = parent.parent
 
