@@ -28,16 +28,10 @@ def _invalid(index: int, volume: Any, message: str) -> errors.SnowflakeError:
 
 
 def check(ctx: Ctx, spec: ServiceSpec, target: Name, runnable: tuple[str, ...] = RUNNABLE) -> dict[str, Any]:
-    """Refuse volumes Snowport cannot run yet and mounts of unknown volumes; resolve the stage volumes.
+    """Refuse volumes Snowport cannot run yet; resolve the stage volumes (the parser has already refused
+    mounts of undeclared volumes).
 
     Returns what the service keeps as `stage_volumes`: {volume name: {key, path, read_only, stage}}."""
-    declared = {v.name for v in spec.spec.volumes}
-    for container in spec.containers:
-        for index, mount in enumerate(container.volume_mounts):
-            if mount.name not in declared:
-                raise errors.SnowflakeError(
-                    2025, "22023", f"Invalid spec: spec.containers[{container.name}].volumeMounts[{index}]: "
-                    f"volume '{mount.name}' is not declared in spec.volumes.")
     stage_volumes: dict[str, Any] = {}
     for index, volume in enumerate(spec.spec.volumes):
         if volume.kind not in runnable:
