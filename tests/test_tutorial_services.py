@@ -2,9 +2,10 @@
 Services and Suspend the Compute Pool") through the real connector, docker CLI and snow CLI, as
 CONTAINER_USER_ROLE, plus the refusals a user meets on the way.
 
-The image is built on the tests' local base image rather than from the tutorial's Dockerfile: that one
-installs Jupyter from PyPI during the build and its spec mounts a stage volume and a public endpoint,
-which come with the next issues.
+The spec is the tutorial's jupyter-snowpark.yaml (its stage volume `@volumes/jupyter-snowpark` with
+uid/gid 1000, its public endpoint) with the registry host in front as the tutorial writes it; the image is
+built on the tests' local base image rather than from the tutorial's Dockerfile (that one installs Jupyter
+from PyPI during the build), so the spec adds a `command` standing in for the notebook server.
 """
 
 from __future__ import annotations
@@ -33,8 +34,20 @@ from conftest import ADMIN_PASSWORD, start_server
 SPEC = """spec:
   containers:
     - name: jupyter-snowpark
-      image: /container_hol_db/public/image_repo/python-jupyter-snowpark:dev
+      image: <repository_hostname>/container_hol_db/public/image_repo/python-jupyter-snowpark:dev
       command: ["sh", "-c", "echo notebook server started; exec sleep 3600"]
+      volumeMounts:
+        - name: jupyter-home
+          mountPath: /home/jupyter
+  endpoints:
+    - name: jupyter-snowpark
+      port: 8888
+      public: true
+  volumes:
+    - name: jupyter-home
+      source: "@volumes/jupyter-snowpark"
+      uid: 1000
+      gid: 1000
 """
 SERVICE = "CONTAINER_HOL_DB.PUBLIC.JUPYTER_SNOWPARK_SERVICE"
 
@@ -82,6 +95,18 @@ def _status(cur) -> str:
                        ).fetchone()[1]
 
 
+def _spec(server) -> str:
+    return SPEC.replace("<repository_hostname>", f"127.0.0.1:{server.port}")
+
+
+def _app_container(server) -> str:
+    """The notebook's container: this server's pod container named after the spec's container."""
+    ids = subprocess.run(["docker", "ps", "-q", "--filter", f"label=snowport.managed={runtime_scope(server.data_dir)}",
+                          "--filter", "name=jupyter-snowpark"], capture_output=True, text=True).stdout.split()
+    assert len(ids) == 1, ids
+    return ids[0]
+
+
 def _until(check, timeout: float, what) -> None:
     deadline = time.time() + timeout
     while not check():
@@ -95,7 +120,7 @@ def test_the_tutorials_service_journey(journey):
                    factory.mktemp("push"), ADMIN_PASSWORD)
 
     work = factory.mktemp("jupyter-snowpark")
-    (work / "jupyter-snowpark.yaml").write_text(SPEC)
+    (work / "jupyter-snowpark.yaml").write_text(_spec(server))
     copied = _snow(server, work / "snowhome", "stage", "copy", str(work / "jupyter-snowpark.yaml"), "@specs",
                    "--overwrite", "--connection", "CONTAINER_hol")
     assert copied.returncode == 0, copied.stdout + copied.stderr
@@ -115,6 +140,21 @@ def test_the_tutorials_service_journey(journey):
     _until(lambda: "notebook server started" in cur.execute(
         f"CALL SYSTEM$GET_SERVICE_LOGS('{SERVICE}', '0', 'jupyter-snowpark',10);").fetchone()[0], 30,
         lambda: cur.execute(f"CALL SYSTEM$GET_SERVICE_LOGS('{SERVICE}', '0', 'jupyter-snowpark',10);").fetchall())
+
+    # Upload and Modify a Jupyter Notebook: the stage folder exists, and files go both ways without a restart
+    notebook = work / "sample_notebook.ipynb"
+    notebook.write_text(json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    copied = _snow(server, work / "snowhome", "stage", "copy", str(notebook), "@volumes/jupyter-snowpark",
+                   "--overwrite", "--connection", "CONTAINER_hol")
+    assert copied.returncode == 0, copied.stdout + copied.stderr
+    container = _app_container(server)
+    inside = subprocess.run(["docker", "exec", container, "cat", "/home/jupyter/sample_notebook.ipynb"],
+                            capture_output=True, text=True)
+    assert inside.stdout == notebook.read_text(), inside
+    subprocess.run(["docker", "exec", container, "sh", "-c", "echo saved > /home/jupyter/saved_in_jupyter.txt"],
+                   check=True)
+    assert sorted(r[0] for r in cur.execute("ls @volumes/jupyter-snowpark").fetchall()) == [
+        "volumes/jupyter-snowpark/sample_notebook.ipynb", "volumes/jupyter-snowpark/saved_in_jupyter.txt"]
 
     cur.execute(f"ALTER SERVICE {SERVICE} SUSPEND ;")
     _until(lambda: _status(cur) == "SUSPENDED", 60, lambda: _status(cur))
@@ -139,9 +179,11 @@ def test_the_tutorials_service_journey(journey):
      "Compute pool 'CONTAINER_HOL_POOL' does not exist or not authorized."),
     (["REVOKE READ ON IMAGE REPOSITORY CONTAINER_HOL_DB.PUBLIC.IMAGE_REPO FROM ROLE OUTSIDER"], 2003,
      "Image Repository 'CONTAINER_HOL_DB.PUBLIC.IMAGE_REPO' does not exist or not authorized."),
+    (["REVOKE READ ON STAGE CONTAINER_HOL_DB.PUBLIC.VOLUMES FROM ROLE OUTSIDER"], 2003,
+     "Stage 'CONTAINER_HOL_DB.PUBLIC.VOLUMES' does not exist or not authorized."),
 ])
 def test_refusals_create_nothing(journey, setup, errno, text):
-    """No USAGE on the pool, no READ on the repository: refused by name, nothing created. (A user of its
+    """No USAGE on the pool, no READ on the repository or on the volume's stage: refused by name, nothing created. (A user of its
     own: the admin's other roles would lend it their privileges as secondary roles, as in Snowflake.)"""
     server, cur, _factory = journey
     cur.execute("USE ROLE ACCOUNTADMIN")
@@ -152,13 +194,14 @@ def test_refusals_create_nothing(journey, setup, errno, text):
                 "GRANT USAGE ON SCHEMA CONTAINER_HOL_DB.PUBLIC TO ROLE OUTSIDER",
                 "GRANT CREATE SERVICE ON SCHEMA CONTAINER_HOL_DB.PUBLIC TO ROLE OUTSIDER",
                 "GRANT USAGE ON COMPUTE POOL CONTAINER_HOL_POOL TO ROLE OUTSIDER",
-                "GRANT READ ON IMAGE REPOSITORY CONTAINER_HOL_DB.PUBLIC.IMAGE_REPO TO ROLE OUTSIDER", *setup]:
+                "GRANT READ ON IMAGE REPOSITORY CONTAINER_HOL_DB.PUBLIC.IMAGE_REPO TO ROLE OUTSIDER",
+                "GRANT READ ON STAGE CONTAINER_HOL_DB.PUBLIC.VOLUMES TO ROLE OUTSIDER", *setup]:
         cur.execute(sql)
     outsider = server.connect(user="OUTSIDER_USER", password="outsider-pw")
     try:
         with pytest.raises(ProgrammingError) as info:
             outsider.cursor().execute(f"CREATE SERVICE CONTAINER_HOL_DB.PUBLIC.REFUSED IN COMPUTE POOL "
-                                      f"CONTAINER_HOL_POOL FROM SPECIFICATION $${SPEC}$$")
+                                      f"CONTAINER_HOL_POOL FROM SPECIFICATION $${_spec(server)}$$")
     finally:
         outsider.close()
     assert (info.value.errno, text in info.value.msg) == (errno, True), info.value.msg
@@ -166,10 +209,10 @@ def test_refusals_create_nothing(journey, setup, errno, text):
 
 
 def test_accountadmin_cannot_own_a_service(journey):
-    _server, cur, _factory = journey
+    server, cur, _factory = journey
     cur.execute("USE ROLE ACCOUNTADMIN")
     with pytest.raises(ProgrammingError) as info:
         cur.execute(f"CREATE SERVICE CONTAINER_HOL_DB.PUBLIC.ADMINS IN COMPUTE POOL CONTAINER_HOL_POOL "
-                    f"FROM SPECIFICATION $${SPEC}$$")
+                    f"FROM SPECIFICATION $${_spec(server)}$$")
     assert info.value.errno == 3001 and "cannot be owned by ACCOUNTADMIN" in info.value.msg
     assert cur.execute("SHOW SERVICES LIKE 'ADMINS' IN ACCOUNT").fetchall() == []
