@@ -711,15 +711,20 @@ class DockerRuntime:
         if finished is None:
             return False
         key = (container_id, "oom " + finished.isoformat())
-        if key not in self._exit_codes:
-            stream = self._call(self._api().events, since=_timestamp(finished - timedelta(seconds=5)),
-                                until=_timestamp(min(finished + timedelta(seconds=2), datetime.now(UTC))),
-                                decode=True, filters={"container": container_id, "event": "oom"})
-            try:
-                self._exit_codes[key] = int(any(True for _ in stream))
-            finally:
-                stream.close()
-        return bool(self._exit_codes[key])
+        if key in self._exit_codes:
+            return bool(self._exit_codes[key])
+        window_end = finished + timedelta(seconds=2)
+        now = datetime.now(UTC)
+        stream = self._call(self._api().events, since=_timestamp(finished - timedelta(seconds=5)),
+                            until=_timestamp(min(window_end, now)), decode=True,
+                            filters={"container": container_id, "event": "oom"})
+        try:
+            seen = any(True for _ in stream)
+        finally:
+            stream.close()
+        if seen or now >= window_end:  # "no OOM" is final only once the window is over: the engine can
+            self._exit_codes[key] = int(seen)  # report the OOM after the exit
+        return seen
 
     def _die_events(self, container_id: str, since: datetime, until: datetime) -> list[tuple[datetime, int]]:
         now = datetime.now(UTC)
