@@ -129,7 +129,7 @@ def main() -> None:
                     drop_page_cache()
                     results[where]["read"].append(
                         timed_exec(cid, f"busybox dd if={path} of=/dev/null bs=1M 2>/dev/null"))
-                    run("docker", "exec", cid, "rm", "-f", path)
+                    run("docker", "exec", cid, "busybox", "rm", "-f", path)
             cur.execute("DROP SERVICE SVB")
             conn.close()
         finally:
