@@ -191,3 +191,14 @@ def runtime_scope(data_dir: Path) -> str:
 
     with sqlite3.connect(data_dir / "catalog.sqlite") as db:
         return "snowport-" + db.execute("SELECT value FROM snowport_meta WHERE key = 'runtime_scope'").fetchone()[0]
+
+
+def remove_server_pods(data_dir: Path) -> None:
+    """Remove what a stopped test server left on the engine (pods still in their grace period, its network),
+    and nothing else: other tests share the engine."""
+    scope = runtime_scope(data_dir)
+    leftovers = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=snowport.managed={scope}"],
+                               capture_output=True, text=True).stdout.split()
+    if leftovers:
+        subprocess.run(["docker", "rm", "-f", *leftovers], capture_output=True)
+    subprocess.run(["docker", "network", "rm", scope], capture_output=True)

@@ -18,6 +18,7 @@ from registry_helpers import (
     ensure_base_image,
     ensure_engine,
     push_app_image,
+    remove_server_pods,
 )
 from snowflake.connector.errors import ProgrammingError
 
@@ -39,15 +40,9 @@ def svc(tmp_path_factory):
     # the resync period as shipped (30 s): everything below must come from the engine's events
     server = start_server(tmp_path_factory.mktemp("service-logs") / "data", SNOWPORT_SERVICE_TICK_SECONDS="30",
                           SNOWPORT_WAREHOUSE_TICK_SECONDS="0.2")
-    scopes: set[str] = set()
-    server.scopes = scopes
     yield server
     server.stop()
-    for scope in scopes:  # only this server's pods (other tests share the engine)
-        ids = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=snowport.managed={scope}"],
-                             capture_output=True, text=True).stdout.split()
-        if ids:
-            subprocess.run(["docker", "rm", "-f", *ids], capture_output=True)
+    remove_server_pods(server.data_dir)
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +71,6 @@ def _app_containers(svc, service: str) -> list[str]:
             continue
         env = info[0].get("Config", {}).get("Env") or []
         if "SNOWFLAKE_DATABASE=SLOG_DB" in env and f"SNOWFLAKE_SERVICE_NAME={service}" in env:
-            svc.scopes.add(info[0]["Config"]["Labels"]["snowport.managed"])
             mine.append(cid)
     return mine
 

@@ -12,7 +12,7 @@ import subprocess
 import time
 
 import pytest
-from registry_helpers import ensure_base_image, ensure_engine, push_app_image
+from registry_helpers import ensure_base_image, ensure_engine, push_app_image, remove_server_pods
 from snowflake.connector.errors import ProgrammingError
 
 from conftest import ADMIN_PASSWORD, start_server
@@ -46,14 +46,9 @@ def svc(tmp_path_factory):
     ensure_engine()
     ensure_base_image()
     server = start_server(tmp_path_factory.mktemp("stage-volumes") / "data", SNOWPORT_SERVICE_TICK_SECONDS="1")
-    server.scopes = set()
     yield server
     server.stop()
-    for scope in server.scopes:  # only this server's pods (other tests share the engine)
-        ids = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=snowport.managed={scope}"],
-                             capture_output=True, text=True).stdout.split()
-        if ids:
-            subprocess.run(["docker", "rm", "-f", *ids], capture_output=True)
+    remove_server_pods(server.data_dir)
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +89,6 @@ def _container(svc, service: str) -> str:
                               or "[{}]")
             env = info[0].get("Config", {}).get("Env") or [] if info else []
             if "SNOWFLAKE_DATABASE=SVOL_DB" in env and f"SNOWFLAKE_SERVICE_NAME={service}" in env:
-                svc.scopes.add(info[0]["Config"]["Labels"]["snowport.managed"])
                 return cid
         time.sleep(0.2)
     raise AssertionError(f"no running container for {service}")

@@ -23,6 +23,7 @@ from registry_helpers import (
     ensure_base_image,
     ensure_engine,
     push_app_image,
+    remove_server_pods,
     remove_test_images,
     runtime_scope,
 )
@@ -65,12 +66,7 @@ def journey(tmp_path_factory):
     yield server, cur, tmp_path_factory
     conn.close()
     server.stop()
-    scope = runtime_scope(server.data_dir)
-    leftovers = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=snowport.managed={scope}"],
-                               capture_output=True, text=True).stdout.split()
-    if leftovers:  # pods still in their grace period when the server stopped
-        subprocess.run(["docker", "rm", "-f", *leftovers], capture_output=True)
-    subprocess.run(["docker", "network", "rm", scope], capture_output=True)
+    remove_server_pods(server.data_dir)
     remove_test_images()
 
 
