@@ -171,15 +171,25 @@ def ensure_pip_image(tag_base: str, packages: list[str], base: str = PYTHON_IMAG
 
 
 def push_app_image(port: int, path: str, workdir: Path, password: str) -> str:
-    """`docker login` as admin, build the tests' app image and push it to `127.0.0.1:<port>/<path>`
-    (e.g. `svc_db/public/svc_repo/app:1`); returns the tag. Its own DOCKER_CONFIG under `workdir`."""
-    config, build = workdir / "docker-config", workdir / "image"
+    """Build the tests' app image and push it to `127.0.0.1:<port>/<path>` (e.g. `svc_db/public/svc_repo/app:1`)
+    as admin; returns the tag. Its own DOCKER_CONFIG under `workdir`."""
+    config = workdir / "docker-config"
+    config.mkdir(parents=True, exist_ok=True)
+    tag = f"127.0.0.1:{port}/{path}"
+    build_app_image(workdir / "image", tag, config)
+    return push_local_image(port, tag, path, workdir, password)
+
+
+def push_local_image(port: int, local: str, path: str, workdir: Path, password: str) -> str:
+    """The tutorial's steps with an image built beforehand: `docker login` as admin, `docker tag` it as
+    `127.0.0.1:<port>/<path>`, `docker push`; returns the tag."""
+    config = workdir / "docker-config"
     config.mkdir(parents=True, exist_ok=True)
     login = docker("login", f"127.0.0.1:{port}", "-u", "admin", "--password-stdin", config=config, input=password,
                    check=False)
     assert login.returncode == 0, login.stderr
     tag = f"127.0.0.1:{port}/{path}"
-    build_app_image(build, tag, config)
+    docker("tag", local, tag, config=config)
     docker("push", tag, config=config)
     return tag
 
@@ -202,3 +212,48 @@ def remove_server_pods(data_dir: Path) -> None:
     if leftovers:
         subprocess.run(["docker", "rm", "-f", *leftovers], capture_output=True)
     subprocess.run(["docker", "network", "rm", scope], capture_output=True)
+
+
+TUTORIAL_DIR = Path(__file__).resolve().parent / "tutorial"
+TUTORIAL_JUPYTER_IMAGE = "snowport-cache/python-jupyter-snowpark"
+
+
+def ensure_tutorial_base(tag: str = "python:3.9") -> float:
+    """The `FROM` of the tutorial's Dockerfiles (`python:3.9`): the local python image (Debian bookworm's
+    Python 3.11; no registry to pull the real one from) plus this machine's CA bundle, so that the
+    Dockerfile's own `apt-get` and `pip3 install` reach the package indexes through the machine's TLS
+    proxy, if it has one. Cached by tag; returns the seconds the build took (0 when cached)."""
+    if _has_image(tag):
+        return 0.0
+    ensure_python_image()
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="snowport-base-") as work:
+        context = Path(work)
+        shutil.copy("/etc/ssl/certs/ca-certificates.crt", context / "host-ca.crt")
+        (context / "Dockerfile").write_text(
+            f"FROM {PYTHON_IMAGE}\nCOPY host-ca.crt /tmp/host-ca.crt\n"
+            "RUN cat /tmp/host-ca.crt >> /etc/ssl/certs/ca-certificates.crt && rm /tmp/host-ca.crt\n")
+        built = subprocess.run(["docker", "build", "-q", "-t", tag, str(context)], capture_output=True, text=True,
+                               env=dict(os.environ, DOCKER_BUILDKIT="0"), timeout=300)
+        if built.returncode != 0:
+            raise RuntimeError(f"docker build {tag} failed:\n{built.stderr[-3000:]}")
+    return time.monotonic() - started
+
+
+def ensure_tutorial_jupyter_image() -> tuple[str, float]:
+    """The seed tutorial's Jupyter image, built from its Dockerfile as written (tests/tutorial/jupyter-snowpark,
+    copied verbatim from the tutorial): apt-get, then pip3 install of Jupyter, Snowpark and friends from
+    PyPI (about 1.2 GB, 2 minutes here). Tagged by the Dockerfile's hash, cached by tag."""
+    context = TUTORIAL_DIR / "jupyter-snowpark"
+    key = hashlib.sha256((context / "Dockerfile").read_bytes()).hexdigest()[:12]
+    tag = f"{TUTORIAL_JUPYTER_IMAGE}:{key}"
+    if _has_image(tag):
+        return tag, 0.0
+    ensure_tutorial_base()
+    started = time.monotonic()
+    built = subprocess.run(["docker", "build", "-q", "-t", tag, str(context)], capture_output=True, text=True,
+                           env=dict(os.environ, DOCKER_BUILDKIT="0"), timeout=1800)
+    if built.returncode != 0:
+        raise RuntimeError(f"docker build of the tutorial's Jupyter image failed:\n{built.stdout[-3000:]}\n"
+                           f"{built.stderr[-3000:]}")
+    return tag, time.monotonic() - started

@@ -122,6 +122,8 @@ def test_round_trip_both_ways_with_both_spellings(svc, cur, tmp_path):
         local.write_text(f"put into {location}\n")
         cur.execute(f"PUT file://{local} {location} AUTO_COMPRESS = FALSE")
         assert _exec(cid, f"cat {mount}/{local.name}").stdout == f"put into {location}\n"
+        if mount == "/data/legacy":  # with uid/gid, what a PUT brings belongs to that user too
+            assert _exec(cid, f"busybox stat -c %u:%g {mount}/{local.name}").stdout.strip() == "1000:1000"
 
         # the container -> the stage: LIST shows the file with its size and md5; GET returns the same bytes
         _exec(cid, f"mkdir -p {mount}/out && head -c 300000 /dev/urandom > {mount}/out/written.bin")

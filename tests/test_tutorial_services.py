@@ -2,10 +2,11 @@
 Services and Suspend the Compute Pool") through the real connector, docker CLI and snow CLI, as
 CONTAINER_USER_ROLE, plus the refusals a user meets on the way.
 
-The spec is the tutorial's jupyter-snowpark.yaml (its stage volume `@volumes/jupyter-snowpark` with
-uid/gid 1000, its public endpoint) with the registry host in front as the tutorial writes it; the image is
-built on the tests' local base image rather than from the tutorial's Dockerfile (that one installs Jupyter
-from PyPI during the build), so the spec adds a `command` standing in for the notebook server.
+The image is built from the tutorial's own Dockerfile (tests/tutorial/jupyter-snowpark, copied verbatim:
+Jupyter, pandas and Snowpark installed from PyPI during the build; cached by tag) and pushed with the docker
+CLI; the spec is the tutorial's jupyter-snowpark.yaml, with its stage volume `@volumes/jupyter-snowpark`
+(uid/gid 1000, the notebook user) and its public endpoint. The notebook server itself is driven through
+its REST API from inside the container (the public endpoint's ingress comes with a later issue).
 """
 
 from __future__ import annotations
@@ -22,34 +23,19 @@ import pytest
 from registry_helpers import (
     ensure_base_image,
     ensure_engine,
-    push_app_image,
+    ensure_tutorial_jupyter_image,
+    push_local_image,
     remove_server_pods,
     remove_test_images,
     runtime_scope,
 )
 from snowflake.connector.errors import ProgrammingError
 from test_integrations import TUTORIAL_SETUP
+from test_spec import JUPYTER
 
 from conftest import ADMIN_PASSWORD, start_server
 
-SPEC = """spec:
-  containers:
-    - name: jupyter-snowpark
-      image: <repository_hostname>/container_hol_db/public/image_repo/python-jupyter-snowpark:dev
-      command: ["sh", "-c", "echo notebook server started; exec sleep 3600"]
-      volumeMounts:
-        - name: jupyter-home
-          mountPath: /home/jupyter
-  endpoints:
-    - name: jupyter-snowpark
-      port: 8888
-      public: true
-  volumes:
-    - name: jupyter-home
-      source: "@volumes/jupyter-snowpark"
-      uid: 1000
-      gid: 1000
-"""
+SPEC = JUPYTER  # the tutorial's jupyter-snowpark.yaml, as written
 SERVICE = "CONTAINER_HOL_DB.PUBLIC.JUPYTER_SNOWPARK_SERVICE"
 
 
@@ -110,10 +96,39 @@ def _until(check, timeout: float, what) -> None:
         time.sleep(0.3)
 
 
+def _jupyter(container: str, method: str, path: str, body: dict | None = None) -> dict | None:
+    """A call to the notebook server's REST API from inside its container (the image has Python); None
+    while the server does not answer."""
+    script = """
+import http.cookiejar, json, sys, urllib.request as u
+jar = http.cookiejar.CookieJar()
+web = u.build_opener(u.HTTPCookieProcessor(jar))
+web.open("http://127.0.0.1:8888/tree", timeout=10).read()  # the _xsrf cookie the server wants echoed back
+xsrf = next((c.value for c in jar if c.name == "_xsrf"), "")
+request = u.Request("http://127.0.0.1:8888" + sys.argv[1], method=sys.argv[2], data=sys.argv[3].encode() or None,
+                    headers={"Content-Type": "application/json", "X-XSRFToken": xsrf})
+print(web.open(request, timeout=10).read().decode())
+"""
+    done = subprocess.run(["docker", "exec", container, "python3", "-c", script, path, method,
+                           json.dumps(body) if body is not None else ""], capture_output=True, text=True)
+    return json.loads(done.stdout) if done.returncode == 0 else None
+
+
+def _notebook_files(container: str) -> list[str] | None:
+    listing = _jupyter(container, "GET", "/api/contents")
+    return None if listing is None else sorted(item["name"] for item in listing["content"])
+
+
+def _logs(cur) -> str:
+    return cur.execute(f"CALL SYSTEM$GET_SERVICE_LOGS('{SERVICE}', '0', 'jupyter-snowpark',10);").fetchone()[0]
+
+
 def test_the_tutorials_service_journey(journey):
     server, cur, factory = journey
-    push_app_image(server.port, "container_hol_db/public/image_repo/python-jupyter-snowpark:dev",
-                   factory.mktemp("push"), ADMIN_PASSWORD)
+    # Build, Push: the tutorial's Dockerfile, `docker login`, `docker tag`, `docker push`
+    image, _seconds = ensure_tutorial_jupyter_image()
+    push_local_image(server.port, image, "container_hol_db/public/image_repo/python-jupyter-snowpark:dev",
+                     factory.mktemp("push"), ADMIN_PASSWORD)
 
     work = factory.mktemp("jupyter-snowpark")
     (work / "jupyter-snowpark.yaml").write_text(_spec(server))
@@ -129,33 +144,49 @@ def test_the_tutorials_service_journey(journey):
     cur.execute("create service CONTAINER_HOL_DB.PUBLIC.jupyter_snowpark_service\n    in compute pool "
                 "CONTAINER_HOL_POOL\n    from @specs\n    specification_file='jupyter-snowpark.yaml'\n"
                 "    external_access_integrations = (ALLOW_ALL_EAI);")
-    _until(lambda: _status(cur) == "RUNNING", 90, lambda: _status(cur))
+    _until(lambda: _status(cur) == "RUNNING", 120, lambda: _status(cur))
     status = json.loads(cur.execute(f"CALL SYSTEM$GET_SERVICE_STATUS('{SERVICE}');").fetchone()[0])
     assert [(s["status"], s["message"], s["containerName"], s["instanceId"], s["serviceName"]) for s in status] == [
         ("READY", "Running", "jupyter-snowpark", "0", "JUPYTER_SNOWPARK_SERVICE")]
-    _until(lambda: "notebook server started" in cur.execute(
-        f"CALL SYSTEM$GET_SERVICE_LOGS('{SERVICE}', '0', 'jupyter-snowpark',10);").fetchone()[0], 30,
-        lambda: cur.execute(f"CALL SYSTEM$GET_SERVICE_LOGS('{SERVICE}', '0', 'jupyter-snowpark',10);").fetchall())
+    _until(lambda: "Jupyter Server" in _logs(cur) and "is running at" in _logs(cur), 90, lambda: _logs(cur))
 
-    # Upload and Modify a Jupyter Notebook: the stage folder exists, and files go both ways without a restart
+    # Upload and Modify a Jupyter Notebook: the folder exists on the stage, and files go both ways, live
+    container = _app_container(server)
+    _until(lambda: _notebook_files(container) is not None, 60, lambda: _logs(cur))
+    assert _notebook_files(container) == []
     notebook = work / "sample_notebook.ipynb"
-    notebook.write_text(json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    empty = {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    notebook.write_text(json.dumps({"cells": [{"cell_type": "code", "execution_count": None, "id": "c1",
+                                               "metadata": {}, "outputs": [], "source": "print('hi')"}],
+                                    "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
     copied = _snow(server, work / "snowhome", "stage", "copy", str(notebook), "@volumes/jupyter-snowpark",
                    "--overwrite", "--connection", "CONTAINER_hol")
     assert copied.returncode == 0, copied.stdout + copied.stderr
-    container = _app_container(server)
-    inside = subprocess.run(["docker", "exec", container, "cat", "/home/jupyter/sample_notebook.ipynb"],
-                            capture_output=True, text=True)
-    assert inside.stdout == notebook.read_text(), inside
-    subprocess.run(["docker", "exec", container, "sh", "-c", "echo saved > /home/jupyter/saved_in_jupyter.txt"],
-                   check=True)
-    assert sorted(r[0] for r in cur.execute("ls @volumes/jupyter-snowpark").fetchall()) == [
-        "volumes/jupyter-snowpark/sample_notebook.ipynb", "volumes/jupyter-snowpark/saved_in_jupyter.txt"]
+    assert _notebook_files(container) == ["sample_notebook.ipynb"]
+    opened = _jupyter(container, "GET", "/api/contents/sample_notebook.ipynb")
+    assert opened["content"]["cells"][0]["source"] == "print('hi')"
+    # saved in Jupyter (as the notebook user, uid 1000): it shows up on the stage
+    opened["content"]["cells"][0]["source"] = "print('modified in jupyter')"
+    for name, content in (("sample_notebook.ipynb", opened["content"]), ("new_notebook.ipynb", empty)):
+        assert _jupyter(container, "PUT", f"/api/contents/{name}", {"type": "notebook", "content": content})
+    # (Jupyter keeps its own state under $HOME, the mount, too: .local/share/jupyter, .ipynb_checkpoints)
+    assert sorted(r[0] for r in cur.execute("ls @volumes/jupyter-snowpark pattern='.*[.]ipynb'").fetchall()
+                  if "/." not in r[0]) == [
+        "volumes/jupyter-snowpark/new_notebook.ipynb", "volumes/jupyter-snowpark/sample_notebook.ipynb"]
+    (work / "back").mkdir()
+    cur.execute(f"GET @volumes/jupyter-snowpark/sample_notebook.ipynb file://{work / 'back'}")
+    saved = json.loads((work / "back" / "sample_notebook.ipynb").read_text())
+    assert "".join(saved["cells"][0]["source"]) == "print('modified in jupyter')"
 
     cur.execute(f"ALTER SERVICE {SERVICE} SUSPEND ;")
     _until(lambda: _status(cur) == "SUSPENDED", 60, lambda: _status(cur))
     cur.execute(f"ALTER SERVICE {SERVICE} RESUME ;")
-    _until(lambda: _status(cur) == "RUNNING", 90, lambda: _status(cur))
+    _until(lambda: _status(cur) == "RUNNING", 120, lambda: _status(cur))
+    # a new container, the same files: they live on the stage
+    container = _app_container(server)
+    _until(lambda: _logs(cur).count("is running at") >= 1, 90, lambda: _logs(cur))
+    _until(lambda: _notebook_files(container) == ["new_notebook.ipynb", "sample_notebook.ipynb"], 30,
+           lambda: _notebook_files(container))
 
     # Stop the Services and Suspend the Compute Pool
     cur.execute("USE ROLE CONTAINER_USER_ROLE")

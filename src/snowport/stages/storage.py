@@ -85,7 +85,8 @@ class StageStore:
         self._writer = ThreadPoolExecutor(max_workers=4, thread_name_prefix="stage-writer")
         # md5s of finished uploads and deletes of replaced files: work nobody should wait for
         self._background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stage-background")
-        self._mounted: set[Path] = set()  # directories bind-mounted into containers (stage volumes)
+        # directories bind-mounted into containers (stage volumes) -> the (uid, gid) their files belong to
+        self._mounted: dict[Path, tuple[int, int] | None] = {}
 
     # ---- paths ------------------------------------------------------------------------------
     def stage_dir(self, key: str) -> Path:
@@ -105,19 +106,31 @@ class StageStore:
         """The directory a stage volume bind-mounts, made if missing and kept while mounted.
 
         A REMOVE that empties it must not delete it: the container would keep a deleted directory, and
-        what either side wrote afterwards would never meet. With uid/gid (spcs-reference 8.3) the
-        directory belongs to that user, so a container running as it can write there."""
+        what either side wrote afterwards would never meet. With uid/gid (spcs-reference 8.3) everything
+        in it belongs to that user and group, as Snowflake's mount presents it, so a container running as
+        that user can change the files a PUT brought (and files PUT later are given to it as well)."""
         rel = normalize_path(rel)
         base = self.stage_dir(key).resolve()
         path = (base / rel).resolve() if rel else base
         if path != base and base not in path.parents:
             raise errors.SnowflakeError(1003, "42000", f"SQL compilation error:\ninvalid stage path '{rel}'.")
         path.mkdir(parents=True, exist_ok=True)
-        if uid is not None or gid is not None:
-            os.chown(path, -1 if uid is None else uid, -1 if gid is None else gid)
+        owner = None if uid is None and gid is None else (-1 if uid is None else uid, -1 if gid is None else gid)
         with self._lock:
-            self._mounted.add(path)
+            known = path in self._mounted
+            self._mounted[path] = owner
+        if owner is not None and not known:
+            for dirpath, dirs, files in os.walk(path):
+                for name in (".", *dirs, *files):
+                    os.chown(os.path.join(dirpath, name), *owner, follow_symlinks=False)
         return path
+
+    def _owner_in_mount(self, target: Path) -> tuple[int, int] | None:
+        """The (uid, gid) a file written at `target` gets: that of the stage volume mounting it, if any."""
+        for parent in target.parents:
+            if parent in self._mounted:
+                return self._mounted[parent]
+        return None
 
     # ---- writing ----------------------------------------------------------------------------
     async def write_stream(self, key: str, rel: str, chunks: AsyncIterator[bytes], overwrite: bool) -> StageFile | None:
@@ -200,6 +213,13 @@ class StageStore:
             if target.exists() and not overwrite:
                 return None
             target.parent.mkdir(parents=True, exist_ok=True)
+            owner = self._owner_in_mount(target) if self._mounted else None
+            if owner is not None:  # given to the container's user before it appears in the mount
+                os.chown(tmp, *owner)
+                for parent in target.parents:
+                    if parent in self._mounted:
+                        break
+                    os.chown(parent, *owner)
             doomed = self._second_link(target)
             os.replace(tmp, target)
             if doomed is not None:
