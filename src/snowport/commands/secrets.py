@@ -242,6 +242,7 @@ def describe(ctx: Ctx, parts: list[str]) -> Rows:
 
 # ---- a service spec's secrets ---------------------------------------------------------------------
 _NAME_PART = re.compile(r'"(?:[^"]|"")*"|[^.]+')
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def _spec_name(text: str, database: str, schema: str) -> tuple[str, str, str]:
@@ -297,6 +298,9 @@ def bind_for_service(ctx: Ctx, spec: Any, target: Name, integrations: list[str] 
                 raise _spec_error(where, f"secret {shown} is of TYPE = {secret_type}; a container can use only "
                                   "PASSWORD, GENERIC_STRING and OAUTH2 secrets.")
             if item.env_var_name is not None:
+                if not _ENV_NAME.match(item.env_var_name):  # the engine would refuse it, quoting the value
+                    raise _spec_error(where, f"envVarName '{item.env_var_name}' is not a valid environment "
+                                      "variable name (letters, digits and '_', not starting with a digit).")
                 if item.secret_key_ref is None:
                     raise _spec_error(where, "envVarName needs secretKeyRef (one of "
                                       f"{', '.join(keys)} for secret {shown}).")
