@@ -222,6 +222,9 @@ def test_env_and_directory_secrets_reach_the_container_and_files_follow_alter(co
     assert _exec(cid, 'echo -n "$DB_PASSWORD|$DB_USER|$API_KEY"') == f"{PASSWORD_1}|{USERNAME}|{API_KEY}"
     assert _exec(cid, "cat /secrets/db/username; echo; cat /secrets/db/password; echo; ls /secrets/api; "
                       "cat /secrets/api/secret_string") == f"{USERNAME}\n{PASSWORD_1}\nsecret_string\n{API_KEY}"
+    nobody = subprocess.run(["docker", "exec", "-u", "65534", cid, "cat", "/secrets/api/secret_string"],
+                            capture_output=True, text=True, timeout=30)
+    assert nobody.stdout == API_KEY, nobody.stderr  # readable whatever user the container runs as
     # through Snowport: the container's log holds a hash of the env value it was given
     digest = hashlib.sha256(PASSWORD_1.encode()).hexdigest()
     deadline = time.time() + 20

@@ -42,11 +42,18 @@ def _is_secret_statement(tokens: list[Token], start: int) -> bool:
     return rest == ["SECRET"]
 
 
+# A statement none of these words occurs in carries no secret: most statements skip the tokenizer.
+_HINTS = ("SECRET", "PASSWORD", "TOKEN", "PRIVATE_KEY", "RSA_PUBLIC_KEY", "API_KEY")
+
+
 def _spans(sql: str) -> list[Token] | None:
     """The string tokens that may be a secret value; None when the text does not tokenize.
 
     In CREATE/ALTER SECRET: every literal except the values of CLEAR_IN_SECRETS (so a value given with a
     typo, `PASSWORD 'x'` without `=`, is masked too). Elsewhere: the literal after a secret property."""
+    upper = sql.upper()
+    if not any(hint in upper for hint in _HINTS):
+        return []
     try:
         tokens = _DIALECT.tokenize(sql)
     except TokenError:
@@ -69,6 +76,8 @@ def _spans(sql: str) -> list[Token] | None:
 def redact(sql: str) -> str:
     """The statement text with every secret literal replaced by '****' (fit for history and logs)."""
     spans = _spans(sql)
+    if spans == []:
+        return sql
     if spans is None:
         return _FALLBACK.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", sql)
     out, last = [], 0
