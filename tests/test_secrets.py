@@ -320,6 +320,29 @@ def test_a_spec_key_that_does_not_match_the_secret_type_is_refused(conn, secret,
     assert cur.execute("SHOW SERVICES LIKE 'MISMATCH' IN SCHEMA SEC_DB.PUBLIC").fetchall() == []
 
 
+def test_an_oauth2_secret_allowed_by_an_attached_integration_is_accepted(conn):
+    cur = conn.cursor()
+    cur.execute("USE ROLE SEC_ROLE")
+    cur.execute("CREATE NETWORK RULE SEC_DB.PUBLIC.PROVIDER TYPE = HOST_PORT MODE = EGRESS "
+                "VALUE_LIST = ('oauth.example.com:443')")
+    cur.execute("USE ROLE ACCOUNTADMIN")
+    cur.execute("CREATE EXTERNAL ACCESS INTEGRATION SEC_EAI ALLOWED_NETWORK_RULES = (SEC_DB.PUBLIC.PROVIDER) "
+                "ALLOWED_AUTHENTICATION_SECRETS = (SEC_DB.PUBLIC.OAUTH_AC) ENABLED = TRUE")
+    cur.execute("GRANT USAGE ON INTEGRATION SEC_EAI TO ROLE SEC_ROLE")
+    cur.execute("USE ROLE SEC_ROLE")
+    spec = ENV_ONE.format(secret="oauth_ac", key="secretKeyRef: access_token")
+    create = (f"CREATE SERVICE SEC_DB.PUBLIC.OAUTHY IN COMPUTE POOL SEC_POOL FROM SPECIFICATION $${spec}$$ "
+              "MIN_INSTANCES = 1")
+    with pytest.raises(ProgrammingError) as info:  # the secret is allowed by an integration the service lacks
+        cur.execute(create)
+    assert info.value.errno == 2025 and "ALLOWED_AUTHENTICATION_SECRETS" in info.value.msg
+    cur.execute(create + " EXTERNAL_ACCESS_INTEGRATIONS = (SEC_EAI)")
+    try:
+        assert [r["name"] for r in _rows(cur, "SHOW SERVICES LIKE 'OAUTHY' IN SCHEMA SEC_DB.PUBLIC")] == ["OAUTHY"]
+    finally:
+        cur.execute("DROP SERVICE SEC_DB.PUBLIC.OAUTHY")
+
+
 def test_no_value_in_history_logs_catalog_or_data_dir(conn, srv):
     """Runs last: every value this module used is looked for everywhere Snowport keeps or prints text."""
     assert len(QUERY_IDS) >= 5
@@ -351,11 +374,35 @@ def test_no_value_in_history_logs_catalog_or_data_dir(conn, srv):
     assert b'"sealed": "gAAAA' in catalog
 
 
-def test_dropping_the_service_removes_its_secret_files(conn, srv):
-    cur = conn.cursor()
-    cur.execute("USE ROLE SEC_ROLE")
-    cur.execute("DROP SERVICE SEC_DB.PUBLIC.SECRETIVE")
-    deadline = time.time() + 40
-    while any((srv.data_dir / "secret-files").iterdir()) or _containers():
-        assert time.time() < deadline, list((srv.data_dir / "secret-files").iterdir())
-        time.sleep(0.3)
+def test_a_restarted_server_adopts_the_pod_and_an_upgrade_takes_the_current_value(conn, srv):
+    """The pod built from the same service again (after a restart of Snowport) is the same pod: secrets add
+    nothing that changes between builds. ALTER SERVICE ... FROM binds the secrets again, with their values
+    of now. Then DROP SERVICE removes the pod and the service's secret files."""
+    [cid] = _containers("main")
+    digest = _sandbox_digest()
+    srv.proc.kill()
+    srv.proc.wait()
+    restarted = start_server(srv.data_dir, port=srv.port, SNOWPORT_SERVICE_TICK_SECONDS="0.5")
+    try:
+        cur = restarted.connect(role="SEC_ROLE", database="SEC_DB", schema="PUBLIC").cursor()
+        time.sleep(3)  # several resyncs
+        _wait_running(cur, "SECRETIVE")
+        assert _containers("main") == [cid] and _sandbox_digest() == digest
+        assert _exec(cid, "cat /secrets/db/password") == PASSWORD_2
+
+        cur.execute(f"ALTER SERVICE SECRETIVE FROM SPECIFICATION $${SPEC}$$")
+        deadline = time.time() + 60
+        while (now := _containers("main")) in ([cid], []) or len(now) != 1 or \
+                _exec(now[0], 'echo -n "$DB_PASSWORD"') != PASSWORD_2:
+            assert time.time() < deadline, now
+            time.sleep(0.5)
+
+        cur.execute("DROP SERVICE SEC_DB.PUBLIC.SECRETIVE")
+        deadline = time.time() + 40
+        while any((srv.data_dir / "secret-files").iterdir()) or _containers():
+            assert time.time() < deadline, list((srv.data_dir / "secret-files").iterdir())
+            time.sleep(0.3)
+        log = restarted.log()
+        assert not any(v in log for v in VALUES)
+    finally:
+        restarted.stop()

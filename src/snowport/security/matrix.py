@@ -162,7 +162,8 @@ MATRIX: dict[str, Requirement] = _rows(
     ("SHOW COMPUTE POOL INSTANCE FAMILIES", NONE, ()),
     # ---- services (spcs-reference 13.2) ------------------------------------------------------
     ("CREATE SERVICE", "SCHEMA", ("CREATE SERVICE",),
-     "and USAGE on the compute pool, READ on the spec's stage and image repositories, USAGE on integrations"),
+     "and USAGE on the compute pool, READ on the spec's stage, image repositories and secrets, USAGE on "
+     "integrations"),
     ("ALTER SERVICE", "SERVICE", OWN, "SET / UNSET"),
     ("ALTER SERVICE SUSPEND", "SERVICE", ("OPERATE",)),
     ("ALTER SERVICE RESUME", "SERVICE", ("OPERATE",)),
