@@ -54,6 +54,7 @@ SPEC_KEYS: dict[str, tuple[str, ...]] = {
     "PASSWORD": ("username", "password"), "GENERIC_STRING": ("secret_string",), "OAUTH2": ("access_token",),
 }
 MAX_SECRETS_PER_SERVICE = 50
+SERVICE_RECONCILER = "services"  # commands.services.RECONCILER, which imports this module
 
 
 def _missing(key: str) -> errors.SnowflakeError:
@@ -191,7 +192,7 @@ def _notify_services(ctx: Ctx, secret: CatalogObject) -> None:
     for service in ctx.catalog.list("SERVICE"):
         refs = service.props.get("secret_refs") or []
         if any(r.get("id") == secret.id or r.get("name") == qualified for r in refs):
-            controllers.notify("services", service.id)
+            controllers.notify(SERVICE_RECONCILER, service.id)
 
 
 # ---- SHOW / DESCRIBE ----------------------------------------------------------------------------

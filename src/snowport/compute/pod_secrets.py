@@ -109,6 +109,10 @@ def _write_files(directory: Path, values: Mapping[str, str] | None) -> None:
             f.write(data)
         partial.chmod(0o644)
         os.replace(partial, path)  # in the mounted directory: the container sees the new file, never half of it
+    if values is not None:  # a secret replaced by one of another type: the old type's files go
+        for stale in directory.iterdir():
+            if stale.name not in values and not stale.name.startswith("."):
+                stale.unlink(missing_ok=True)
 
 
 def forget(data_dir: Path, service_id: int) -> None:
