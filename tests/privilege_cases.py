@@ -27,7 +27,7 @@ def names(n: int, tmp: str = "/tmp") -> dict[str, str]:
     s = f"{d}.S"
     return dict(
         n=str(n), R=f"PM_{n}", D=d, S=s, T=f"{s}.T", V=f"{s}.V", SRC=f"{s}.SRC", ST=f"{s}.ST", IR=f"{s}.IR",
-        W=f"PMW_{n}", P=f"PMP_{n}", SV=f"{s}.SV", NR=f"{s}.NR", EAI=f"PMEAI_{n}", U=f"PMU_{n}", RR=f"PMR_{n}", RT=f"PMRT_{n}", FILE=f"{tmp}/pm_{n}.csv",
+        W=f"PMW_{n}", P=f"PMP_{n}", SV=f"{s}.SV", NR=f"{s}.NR", SEC=f"{s}.SEC", EAI=f"PMEAI_{n}", U=f"PMU_{n}", RR=f"PMR_{n}", RT=f"PMRT_{n}", FILE=f"{tmp}/pm_{n}.csv",
         FILENAME=f"pm_{n}.csv", GETDIR=f"{tmp}/get_{n}", REPO_PATH=f"/pmdb_{n}/s/ir",
     )
 
@@ -258,6 +258,12 @@ SV_SPEC_V2 = f"$${SV_SPEC_V2_TEXT}$$"
 def upgraded_to_v2(rows: list[dict], ns: dict) -> bool:
     return rows[0]["spec_digest"] == hashlib.sha256(SV_SPEC_V2_TEXT.format(**ns).encode()).hexdigest()
 SHOW_SV = show("SERVICES", "SV", "SCHEMA {S}", "name", "owner", "status", "min_instances")
+SECRET_DEF = "TYPE = GENERIC_STRING SECRET_STRING = 'pm-secret-value'"
+SECRET = [*DB, "CREATE SECRET {SEC} " + SECRET_DEF + " COMMENT = 'before'"]
+SEE_SEC = ["GRANT USAGE ON SECRET {SEC} TO ROLE {R}"]
+SHOW_SEC = show("SECRETS", "SEC", "SCHEMA {S}", "name", "owner", "comment")
+SV_SECRET_SPEC = ("$$spec:\n  containers:\n  - name: main\n    image: /{D}/s/ir/app:1\n    secrets:\n"
+                  "    - snowflakeSecret: sec\n      secretKeyRef: secret_string\n      envVarName: V\n$$")
 RULE_DEF = "TYPE = 'HOST_PORT' MODE = 'EGRESS' VALUE_LIST = ('example.com:443')"
 RULE = [*DB, "CREATE NETWORK RULE {NR} " + RULE_DEF + " COMMENT = 'before'"]
 SHOW_NR = show("NETWORK RULES", "NR", "SCHEMA {S}", "name", "owner", "comment")
@@ -595,6 +601,33 @@ CASES: list[Case] = [
          "CURRENT_TIMESTAMP())))", setup=SERVICE, base=USE_DB, without=SEE_SV,
          grant=priv("MONITOR", "SERVICE", "{SV}"), refusal=insufficient("service", "{SV}"),
          result=lambda rows, ns: all(r["EVENT_NAME"].endswith("STATUS_CHANGE") for r in rows)),
+    # ---- secrets ------------------------------------------------------------------------------
+    Case("CREATE SECRET", "CREATE SECRET {SEC} " + SECRET_DEF + " COMMENT = 'after'", setup=DB, base=USE_DB,
+         grant=priv("CREATE SECRET", "SCHEMA", "{S}"), refusal=insufficient("schema", "S|{S}"), probe=SHOW_SEC,
+         effect=has(name="SEC", owner="{R}")),
+    Case("CREATE OR REPLACE SECRET", "CREATE OR REPLACE SECRET {SEC} " + SECRET_DEF + " COMMENT = 'after'",
+         setup=SECRET, base=[*USE_DB, *priv("CREATE SECRET", "SCHEMA", "{S}")], without=SEE_SEC,
+         grant=own("SECRET", "{SEC}"), refusal=insufficient("secret", "{SEC}"), probe=SHOW_SEC,
+         effect=has(comment="after")),
+    Case("ALTER SECRET", "ALTER SECRET {SEC} SET SECRET_STRING = 'pm-new' COMMENT = 'after'", setup=SECRET,
+         base=USE_DB, without=SEE_SEC, grant=own("SECRET", "{SEC}"), refusal=insufficient("secret", "{SEC}"),
+         probe=SHOW_SEC, effect=has(comment="after")),
+    Case("ALTER SECRET RENAME", "ALTER SECRET {SEC} RENAME TO {S}.SEC2", setup=SECRET, base=USE_DB, without=SEE_SEC,
+         grant=own("SECRET", "{SEC}"), refusal=insufficient("secret", "{SEC}"),
+         probe=Probe("SHOW SECRETS IN SCHEMA {S}", ("name",)), effect=column("name", "SEC2")),
+    Case("DROP SECRET", "DROP SECRET {SEC}", setup=SECRET, base=USE_DB, without=SEE_SEC, grant=own("SECRET", "{SEC}"),
+         refusal=insufficient("secret", "{SEC}"), probe=SHOW_SEC, effect=none),
+    Case("DESCRIBE SECRET", "DESCRIBE SECRET {SEC}", setup=SECRET, base=USE_DB,
+         without=priv("READ", "SECRET", "{SEC}"), grant=SEE_SEC, refusal=insufficient("secret", "{SEC}"),
+         result=contains(name="SEC", secret_type="GENERIC_STRING")),
+    Case("SHOW SECRETS", "SHOW SECRETS IN SCHEMA {S}", setup=SECRET, base=USE_DB, grant=SEE_SEC,
+         without_result=none, result=contains(name="SEC", comment="before")),
+    Case("USE SECRET IN SERVICE", "CREATE SERVICE {SV} IN COMPUTE POOL {P} FROM SPECIFICATION " + SV_SECRET_SPEC,
+         setup=[*SECRET, *SV_POOL], base=[*USE_DB, "GRANT USAGE ON COMPUTE POOL {P} TO ROLE {R}",
+                                          "GRANT READ ON IMAGE REPOSITORY {IR} TO ROLE {R}",
+                                          *priv("CREATE SERVICE", "SCHEMA", "{S}"), *SEE_SEC],
+         grant=priv("READ", "SECRET", "{SEC}"), refusal=insufficient("secret", "{SEC}"), probe=SHOW_SV,
+         effect=has(name="SV", owner="{R}")),
     # ---- network rules and integrations -------------------------------------------------------
     Case("CREATE NETWORK RULE", "CREATE NETWORK RULE {NR} " + RULE_DEF + " COMMENT = 'after'", setup=DB, base=USE_DB,
          grant=priv("CREATE NETWORK RULE", "SCHEMA", "{S}"), refusal=insufficient("schema", "S|{S}"), probe=SHOW_NR,

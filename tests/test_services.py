@@ -340,12 +340,6 @@ def test_local_and_memory_volumes_are_shared_by_an_instances_containers(cur):
             assert time.time() < deadline, logs
             time.sleep(0.3)
         assert "shared-by-the-pod" in logs
-        stage_volume = VOLUME_SPEC.replace("source: local", 'source: "@svc_db.public.specs"')
-        with pytest.raises(ProgrammingError) as info:
-            cur.execute(f"CREATE SERVICE SVC_DB.PUBLIC.STAGED_VOL IN COMPUTE POOL SVC_POOL FROM SPECIFICATION "
-                        f"$${stage_volume}$$")
-        assert info.value.errno == 2025 and "spec.volumes[0] (data): stage volumes are not supported" in \
-            info.value.msg
     finally:
         cur.execute("DROP SERVICE SVC_DB.PUBLIC.VOLUMES")
 

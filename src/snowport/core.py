@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import re
 import secrets
 import threading
 import time
@@ -32,6 +31,7 @@ from snowport.registry.auth import RegistryAuth
 from snowport.registry.store import RegistryStore
 from snowport.security.passwords import hash_password, verify_password
 from snowport.security.privileges import SYSTEM_HIERARCHY, SYSTEM_ROLE_PRIVILEGES, SYSTEM_ROLES, Authorizer
+from snowport.security.redaction import redact, scrub
 from snowport.security.sessions import OAuthIssuer, Session, SessionStore
 from snowport.security.tls import ServerTLS
 from snowport.sql import dispatch
@@ -48,12 +48,12 @@ VERIFIED_CREDENTIALS_TTL = 300.0
 BAD_LOGIN = SnowflakeError(390100, "28000", "Incorrect username or password was specified.")
 
 
-_SECRET_PROPERTY = re.compile(r"(PASSWORD|SECRET_STRING|TOKEN)(\s*=\s*)('(?:[^'\\]|\\.|'')*'|\S+)", re.I)
-
-
-def redact(sql: str) -> str:
-    """SQL text fit for a log line: values of PASSWORD/SECRET properties replaced."""
-    return _SECRET_PROPERTY.sub(lambda m: f"{m.group(1)}{m.group(2)}'***'", sql)
+def _scrubbed(error: SnowflakeError, sql: str) -> SnowflakeError:
+    """The error with any secret literal of the statement masked (a syntax error quotes the token at fault)."""
+    message = scrub(error.message, sql)
+    if message == error.message:
+        return error
+    return SnowflakeError(error.code, error.sqlstate, message, error.error_type)
 
 
 @dataclass
@@ -76,7 +76,8 @@ class QueryStore:
         self._lock = threading.Lock()
 
     def new(self, session: Session, sql: str) -> QueryRecord:
-        record = QueryRecord(str(uuid.uuid4()), session.id, sql)
+        # the text as history keeps it: secret literals (PASSWORD = '...', SECRET_STRING = ...) masked
+        record = QueryRecord(str(uuid.uuid4()), session.id, redact(sql))
         with self._lock:
             self._records[record.id] = record
             while len(self._records) > self._capacity:
@@ -295,7 +296,7 @@ class Snowport:
                 record.result = self._run_locked(session, sql, params, describe_only, statement_count, record)
             record.status = "SUCCESS"
         except SnowflakeError as e:
-            record.error = e
+            record.error = _scrubbed(e, sql)
             record.status = "FAILED_WITH_ERROR"
         except Exception as e:  # a bug must not turn into a 5xx the connector retries forever
             log.exception("internal error running %r", redact(sql)[:200])

@@ -126,9 +126,11 @@ INTEGRATION = Kind("INTEGRATION", "Integration", ACCOUNT, "Integration {name} su
                    renamable=False)
 
 SERVICE = Kind("SERVICE", "Service", SCHEMA, "Service {name} successfully created.", renamable=False)
+SECRET = Kind("SECRET", "Secret", SCHEMA, "Secret {name} successfully created.")
 
 KINDS: dict[str, Kind] = {k.name: k for k in (USER, ROLE, WAREHOUSE, DATABASE_KIND, SCHEMA_KIND, TABLE, VIEW, STAGE,
-                                              IMAGE_REPOSITORY, COMPUTE_POOL, NETWORK_RULE, INTEGRATION, SERVICE)}
+                                              IMAGE_REPOSITORY, COMPUTE_POOL, NETWORK_RULE, INTEGRATION, SERVICE,
+                                              SECRET)}
 
 
 def kind(name: str) -> Kind:

@@ -19,7 +19,7 @@ from typing import Any
 
 from snowport import errors
 from snowport.catalog.store import CatalogObject, Transaction
-from snowport.commands import lifecycle, properties, service_volumes
+from snowport.commands import lifecycle, properties, secrets, service_volumes
 from snowport.commands import stages as stage_commands
 from snowport.commands.columns import Col, Rows, columns, created_on, like_matcher, owner_role_type, tf, ts
 from snowport.commands.compute_pools import FAMILIES
@@ -156,6 +156,7 @@ def create(ctx: Ctx, parts: list[str], pool_name: str, source: SpecSource, value
             "spec_digest": hashlib.sha256(text.encode()).hexdigest(), "images": _pin_images(ctx, spec, target),
             "stage_volumes": stage_volumes,
             "suspended": False, "auto_resume": True, "created_by": ctx.session.user, "updated_on": time.time(),
+            **secrets.bind_for_service(ctx, spec, target, values.get("EXTERNAL_ACCESS_INTEGRATIONS")),
         })
         return _checked(properties.apply(service, values, "SERVICE", PROPERTIES, CONVERT))
 
@@ -224,7 +225,9 @@ def upgrade(ctx: Ctx, parts: list[str], source: SpecSource, if_exists: bool = Fa
         return service.with_props(spec_text=text, using=source.using if source.template else None,
                                   spec_digest=hashlib.sha256(text.encode()).hexdigest(),
                                   images=_pin_images(ctx, spec, target), stage_volumes=stage_volumes,
-                                  updated_on=time.time())
+                                  updated_on=time.time(),
+                                  **secrets.bind_for_service(ctx, spec, target,
+                                                             service.props.get("external_access_integrations")))
 
     service = lifecycle.alter(ctx, SERVICE, target, "ALTER SERVICE FROM", upgraded, if_exists)
     if service is not None:

@@ -20,6 +20,7 @@ from typing import Any
 
 from snowport.commands.compute_pools import SUSPENDED as POOL_SUSPENDED
 from snowport.commands.services import RECONCILER, target_instances
+from snowport.compute import pod_secrets
 from snowport.compute.placement import UNSCHEDULABLE, Placement, place
 from snowport.compute.rollout import PodView, plan, revision
 from snowport.runtime import (
@@ -125,6 +126,7 @@ class ServiceReconciler:
         if todo.delete:
             self._wake_waiting_neighbours(service_id)
         if service is None:
+            pod_secrets.forget(self.core.settings.data_dir, service_id)
             return
         placement = self._placement(service)
         unschedulable = {i for i in todo.create if placement is not None and not placement.fits(service.id, i)
@@ -232,6 +234,7 @@ class ServiceReconciler:
         registry = f"127.0.0.1:{settings.port}"
         stage_volumes = service.props.get("stage_volumes") or {}
         read_only = {name for name, v in stage_volumes.items() if v.get("read_only")}
+        secrets = pod_secrets.for_pod(self.core, service, spec)  # env from CREATE, files from the secret now
         containers = []
         for c in spec.containers:
             pinned = service.props["images"].get(c.name, {})
@@ -245,17 +248,20 @@ class ServiceReconciler:
                 if c.mount_session_token else ()
             mounts += tuple(VolumeMount(m.name, m.mount_path, read_only=m.name in read_only)
                             for m in c.volume_mounts)
+            mounts += secrets.mounts.get(c.name, ())
             if tls:
                 mounts += (VolumeMount("snowflake-tls", CONTAINER_DIR, read_only=True),)
             containers.append(ContainerSpec(
                 name=c.name, image=image, command=tuple(c.command) if c.command else None,
-                args=tuple(c.args) if c.args else None, env=c.environment(base_env), resources=resources,
+                args=tuple(c.args) if c.args else None, env={**c.environment(base_env), **secrets.env.get(c.name, {})},
+                resources=resources,
                 readiness=ReadinessProbe(port=probe.port, path=probe.path or "/") if probe else None,
                 mounts=mounts))
         volumes = (Volume("snowflake-session", VolumeKind.HOST, host_path=str(self._token_dir(service))),
                    *(self._volume(v, stage_volumes) for v in spec.spec.volumes))
         if tls:
             volumes += (Volume("snowflake-tls", VolumeKind.HOST, host_path=str(tls.bundle_dir)),)
+        volumes += secrets.volumes
         spec_revision = revision((service.props["spec_text"], service.props.get("using"), service.props["images"]))
         return PodSpec(pod_id=pod_id(service.id, instance, spec_revision), containers=tuple(containers),
                        labels={SERVICE_LABEL: str(service.id), INSTANCE_LABEL: str(instance),

@@ -162,7 +162,8 @@ MATRIX: dict[str, Requirement] = _rows(
     ("SHOW COMPUTE POOL INSTANCE FAMILIES", NONE, ()),
     # ---- services (spcs-reference 13.2) ------------------------------------------------------
     ("CREATE SERVICE", "SCHEMA", ("CREATE SERVICE",),
-     "and USAGE on the compute pool, READ on the spec's stage and image repositories, USAGE on integrations"),
+     "and USAGE on the compute pool, READ on the spec's stage, image repositories and secrets, USAGE on "
+     "integrations"),
     ("ALTER SERVICE", "SERVICE", OWN, "SET / UNSET"),
     ("ALTER SERVICE SUSPEND", "SERVICE", ("OPERATE",)),
     ("ALTER SERVICE RESUME", "SERVICE", ("OPERATE",)),
@@ -178,6 +179,16 @@ MATRIX: dict[str, Requirement] = _rows(
     ("SPCS_WAIT_FOR", "SERVICE", ("USAGE", "MONITOR", "OPERATE"), "CALL <service>!SPCS_WAIT_FOR('<status>', <s>)"),
     ("SPCS_GET_LOGS", "SERVICE", ("MONITOR",), "as `<service>!SPCS_GET_LOGS()`; after DROP: the former owner role"),
     ("SPCS_GET_EVENTS", "SERVICE", ("MONITOR",), "as `<service>!SPCS_GET_EVENTS()`; after DROP: the former owner role"),
+    # ---- secrets (spcs-reference 9, 13) -------------------------------------------------------
+    ("CREATE SECRET", "SCHEMA", ("CREATE SECRET",), "OAUTH2: and USAGE on its API_AUTHENTICATION integration"),
+    ("CREATE OR REPLACE SECRET", "SECRET", OWN, "and CREATE SECRET on the schema"),
+    ("ALTER SECRET", "SECRET", OWN, "SET / UNSET"),
+    ("ALTER SECRET RENAME", "SECRET", OWN),
+    ("DROP SECRET", "SECRET", OWN),
+    ("DESCRIBE SECRET", "SECRET", ("USAGE",), "never shows a value"),
+    ("SHOW SECRETS", "SCHEMA", ("USAGE",), "lists the secrets the role has any privilege on; never a value"),
+    ("USE SECRET IN SERVICE", "SECRET", ("READ",), "at CREATE SERVICE / ALTER SERVICE FROM, for each secret the "
+     "spec names"),
     # ---- network rules and integrations ------------------------------------------------------
     ("CREATE NETWORK RULE", "SCHEMA", ("CREATE NETWORK RULE",)),
     ("CREATE OR REPLACE NETWORK RULE", "NETWORK RULE", OWN, "and CREATE NETWORK RULE on the schema"),

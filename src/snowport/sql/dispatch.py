@@ -20,6 +20,7 @@ from snowport.commands import (
     network_rules,
     roles,
     schemas,
+    secrets,
     services,
     session,
     stages,
@@ -88,6 +89,10 @@ def _create(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
         if_not_exists = p.accept("IF", "NOT", "EXISTS")
         parts = p.qualified_name(3)
         return render.outcome(network_rules.create(ctx, parts, _props(p), or_replace, if_not_exists))
+    if p.accept("SECRET"):
+        if_not_exists = p.accept("IF", "NOT", "EXISTS")
+        parts = p.qualified_name(3)
+        return render.outcome(secrets.create(ctx, parts, _props(p), or_replace, if_not_exists))
     integration = _integration_kind(p)
     if integration is not None:
         if not p.accept("INTEGRATION"):
@@ -148,6 +153,11 @@ def _drop(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
         parts = p.qualified_name(3)
         p.expect_end()
         return render.outcome(network_rules.drop(ctx, parts, if_exists))
+    if p.accept("SECRET"):
+        if_exists = p.accept("IF", "EXISTS")
+        parts = p.qualified_name(3)
+        p.expect_end()
+        return render.outcome(secrets.drop(ctx, parts, if_exists))
     if p.accept("SERVICE"):
         if_exists = p.accept("IF", "EXISTS")
         parts = p.qualified_name(3)
@@ -268,6 +278,12 @@ def _alter(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
         return _alter_object(p, lambda v: network_rules.set_properties(ctx, parts, v, if_exists),
                              lambda k: network_rules.unset_properties(ctx, parts, k, if_exists),
                              lambda new: network_rules.rename(ctx, parts, new, if_exists), 3)
+    if p.accept("SECRET"):
+        if_exists = p.accept("IF", "EXISTS")
+        parts = p.qualified_name(3)
+        return _alter_object(p, lambda v: secrets.set_properties(ctx, parts, v, if_exists),
+                             lambda k: secrets.unset_properties(ctx, parts, k, if_exists),
+                             lambda new: secrets.rename(ctx, parts, new, if_exists), 3)
     integration = _integration_kind(p)
     if integration is not None or p.peek_upper() == "INTEGRATION":
         p.expect("INTEGRATION")
@@ -594,6 +610,13 @@ def _show(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
         p.expect_end()
         database, schema = tables.show_scope(ctx, in_kind, in_parts, "SHOW NETWORK RULES")
         return render.rows(network_rules.show(ctx, like, database, schema))
+    if p.accept("SECRETS"):
+        like = _like(p)
+        in_kind, in_parts = _in_scope(p)
+        _starts_and_limit(p)
+        p.expect_end()
+        database, schema = tables.show_scope(ctx, in_kind, in_parts, "SHOW SECRETS")
+        return render.rows(secrets.show(ctx, like, database, schema))
     integration = _integration_kind(p)
     if integration is not None or p.peek_upper() == "INTEGRATIONS":
         p.expect("INTEGRATIONS")
@@ -689,6 +712,10 @@ def _describe(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
         parts = p.qualified_name(3)
         p.expect_end()
         return render.rows(network_rules.describe(ctx, parts))
+    if p.accept("SECRET"):
+        parts = p.qualified_name(3)
+        p.expect_end()
+        return render.rows(secrets.describe(ctx, parts))
     if p.accept("SERVICE"):
         parts = p.qualified_name(3)
         p.expect_end()
