@@ -109,6 +109,7 @@ OBJECT_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "INTEGRATION": ("USAGE",),
     "SERVICE": ("USAGE", "MONITOR", "OPERATE"),
     "NETWORK RULE": (),
+    "SNAPSHOT": ("USAGE",),
     "ROLE": (),
 }
 
