@@ -103,12 +103,13 @@ def backup_on_delete(ctx: Ctx, tx: Transaction, service: CatalogObject) -> list[
     whose `snapshotOnDelete` is on (the default), owned by the service's owner and dropped after
     `snapshotDeleteAfter`. Inside the DROP's transaction: if one cannot be taken, nothing is dropped."""
     spec = parse_stored_spec(service.props["spec_text"], service.props.get("using"))
+    kept = [v for v in block_volumes.block_volumes(spec) if block_volumes.snapshot_on_delete(v)]
+    if not kept:
+        return []
     existing = ctx.core.runtime.list_block_volumes({block_volumes.SERVICE_LABEL: str(service.id)})
     made = []
     stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
-    for volume in block_volumes.block_volumes(spec):
-        if not block_volumes.snapshot_on_delete(volume):
-            continue
+    for volume in kept:
         for instance in range(int(service.props.get("max_instances", 1))):
             if block_volumes.claim(service, volume, instance).name not in existing:
                 continue  # the instance never ran: nothing to keep
