@@ -218,6 +218,7 @@ def drop(ctx: Ctx, parts: list[str], if_exists: bool = False, force: bool = Fals
 
     def guard(service: CatalogObject) -> None:
         if not force:
+            ctx.require("DROP SERVICE", service, target.shown)  # who may not drop it learns nothing more
             block_volumes.refuse_drop_without_force(_stored_spec(service), service)
 
     def stop(tx: Transaction, service: CatalogObject) -> None:
