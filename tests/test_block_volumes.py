@@ -10,6 +10,7 @@ SYS_BACKUP_ON_DELETE snapshots and leaves nothing mounted.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -315,3 +316,35 @@ def test_drop_force_snapshots_first_and_leaves_nothing_mounted(cur):
     for backup in _show_snapshots(cur, "%"):
         cur.execute(f"DROP SNAPSHOT {backup['name']}")
     assert not list((data_dir / "block" / "snapshots").glob("*.img")), "dropped snapshots free their bytes"
+
+
+def test_loop_storage_on_its_own(tmp_path):
+    """runtime/block.py without a server: a claim is made once, mounted on demand, sized exactly; a snapshot
+    restores into a larger volume (the file system grows); deleting unmounts and frees everything."""
+    from snowport.runtime.block import BlockVolumeError, LoopBlockStorage
+
+    store = LoopBlockStorage(tmp_path / "block")
+    try:
+        gib = 1024 ** 3
+        assert store.ensure("a-0", gib, {"who": "a"}) is True
+        assert store.ensure("a-0", gib, {"who": "a"}) is False, "made once"
+        mnt = Path(store.mounted("a-0"))
+        assert store.mounted("a-0") == str(mnt) and str(mnt) in _mounts(tmp_path)
+        (mnt / "kept.txt").write_text("kept\n")
+        assert store.snapshot("a-0", "snap-a") == gib
+        assert (tmp_path / "block" / "snapshots" / "snap-a.img").stat().st_blocks * 512 < 200 * 1024 ** 2, "sparse"
+        store.ensure("b-0", 2 * gib, {"who": "b"}, from_snapshot="snap-a")
+        grown = Path(store.mounted("b-0"))
+        assert (grown / "kept.txt").read_text() == "kept\n"
+        total = os.statvfs(grown).f_blocks * os.statvfs(grown).f_frsize
+        assert 1.9 * gib < total <= 2 * gib, total
+        assert sorted(store.list({"who": "b"})) == ["b-0"]
+        with pytest.raises(BlockVolumeError, match="larger"):
+            LoopBlockStorage(tmp_path / "block").ensure("c-0", gib // 2, {}, from_snapshot="snap-a")
+        assert not store.exists("c-0"), "a failed claim leaves nothing behind"
+        store.delete("a-0")
+        store.delete("b-0")
+        store.delete_snapshot("snap-a")
+        assert _mounts(tmp_path) == [] and store.list() == {}
+    finally:
+        store.release_all()

@@ -41,12 +41,12 @@ class BlockVolumeError(EngineError):
     """A block volume or snapshot could not be made, mounted, copied or removed."""
 
 
-def _run(*argv: str) -> None:
+def _run(*argv: str, ok: tuple[int, ...] = (0,)) -> None:
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=_TOOL_TIMEOUT)
     except (OSError, subprocess.TimeoutExpired) as e:
         raise BlockVolumeError(f"{argv[0]}: {e}") from e
-    if done.returncode != 0:
+    if done.returncode not in ok:
         raise BlockVolumeError(f"{' '.join(argv)}: {(done.stderr or done.stdout).strip()}")
 
 
@@ -113,7 +113,7 @@ class LoopBlockStorage:
                     _run("cp", "--sparse=always", str(source), str(image))
                     if image.stat().st_size < size_bytes:
                         os.truncate(image, size_bytes)
-                        _run("e2fsck", "-f", "-y", "-q", str(image))
+                        _run("e2fsck", "-f", "-y", str(image), ok=(0, 1))  # 1: corrected
                         _run("resize2fs", "-f", str(image))
                 else:
                     with open(image, "wb") as f:
