@@ -311,6 +311,7 @@ def restore_volume(ctx: Ctx, parts: list[str], volume: str, instances: list[int]
             snapshots.check_instance(service, instance)
         snapshot = snapshots.usable(ctx, ".".join(snapshot_name), service.database, service.schema)
         snapshots.check_fits(snapshot, block_volumes.claim_size(found), volume)
+        snapshots.check_encryption(snapshot, found)
         restores = {k: dict(v) for k, v in (service.props.get("block_restores") or {}).items()}
         mine = restores.setdefault(volume, {})
         for instance in instances:

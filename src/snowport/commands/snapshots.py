@@ -91,11 +91,10 @@ def create(ctx: Ctx, parts: list[str], service_parts: list[str], volume: str, in
 
 
 def _props(service: CatalogObject, volume: Any, instance: int) -> dict[str, Any]:
-    config = volume.block_config
     return {"state": CREATED, "service": display(service.database, service.schema, service.name),
             "service_id": service.id, "volume": volume.name, "instance": instance,
             "size_bytes": block_volumes.claim(service, volume, instance).size_bytes,
-            "encryption": (config.encryption if config else None) or "SNOWFLAKE_SSE", "updated_on": time.time()}
+            "encryption": encryption(volume), "updated_on": time.time()}
 
 
 def backup_on_delete(ctx: Ctx, tx: Transaction, service: CatalogObject) -> list[str]:
@@ -160,6 +159,18 @@ def usable(ctx: Ctx, name: str, database: str, schema: str) -> CatalogObject:
         raise errors.invalid_value(f"Snapshot {target.shown} is in state {snapshot.props.get('state')}; only a "
                                    "CREATED snapshot can be used.")
     return snapshot
+
+
+def encryption(volume: Any) -> str:
+    config = volume.block_config
+    return (config.encryption if config else None) or "SNOWFLAKE_SSE"
+
+
+def check_encryption(snapshot: CatalogObject, volume: Any) -> None:
+    """RESTORE VOLUME: the snapshot's encryption matches the volume's (spcs-reference 3.3)."""
+    if snapshot.props.get("encryption", "SNOWFLAKE_SSE") != encryption(volume):
+        raise errors.invalid_value(f"Snapshot {snapshot.name} is encrypted with {snapshot.props.get('encryption')}; "
+                                   f"block volume '{volume.name}' uses {encryption(volume)}.")
 
 
 def check_fits(snapshot: CatalogObject, size_bytes: int, volume: str) -> None:
