@@ -132,6 +132,22 @@ def _volume_log(cur, name: str, instance: int, expected: list[str], timeout: flo
     raise AssertionError(f"{name}/{instance}: {lines} != {expected}\n{_server().log()[-4000:]}")
 
 
+def _restarts(cur, instance: int) -> int:
+    rows = cur.execute("SHOW SERVICE CONTAINERS IN SERVICE DB_SVC").fetchall()
+    return next(r[11] or 0 for r in rows if r[4] == str(instance))
+
+
+def _kill_and_wait_restarted(cur, instance: int) -> None:
+    """`docker kill` of the instance's app container, then until Snowport has started it again."""
+    before = _restarts(cur, instance)
+    subprocess.run(["docker", "kill", _app(instance)], check=True, capture_output=True)
+    deadline = time.time() + 90
+    while not any(r[4] == str(instance) and r[7] == "READY" and (r[11] or 0) > before
+                  for r in cur.execute("SHOW SERVICE CONTAINERS IN SERVICE DB_SVC").fetchall()):
+        assert time.time() < deadline, cur.execute("SHOW SERVICE CONTAINERS IN SERVICE DB_SVC").fetchall()
+        time.sleep(0.3)
+
+
 def _wait_no_pods() -> None:
     deadline = time.time() + 60
     while _containers("--filter", f"label=snowport.service={STATE['service_id']}"):
@@ -190,13 +206,7 @@ def test_data_persists_across_restarts_suspend_resume_upgrade_and_a_snowport_cra
              "data")
 
     # a container killed behind Snowport's back comes back on the same volume
-    killed = _app(0)
-    subprocess.run(["docker", "kill", killed], check=True, capture_output=True)
-    deadline = time.time() + 90
-    while not any(r[4] == "0" and r[7] == "READY" and (r[11] or 0) >= 1
-                  for r in cur.execute("SHOW SERVICE CONTAINERS IN SERVICE DB_SVC").fetchall()):
-        assert time.time() < deadline, cur.execute("SHOW SERVICE CONTAINERS IN SERVICE DB_SVC").fetchall()
-        time.sleep(0.3)
+    _kill_and_wait_restarted(cur, 0)
     _volume_log(cur, "DB_SVC", 0, ["start-v1-0", "start-v1-0"], timeout=90)
 
     # SUSPEND / RESUME: the pods go, the volumes stay and are re-attached to the same instance ids
@@ -228,6 +238,15 @@ def test_data_persists_across_restarts_suspend_resume_upgrade_and_a_snowport_cra
     assert _app(0) == running, "adopted, not recreated"
     assert len(_mounts(data_dir)) == 2
     STATE["cur"] = again
+
+    # a volume no longer mounted on the host (as after a reboot) is mounted again before its container
+    # is recreated; the data is there
+    [mount0] = [m for m in _mounts(data_dir) if f"/svc{STATE['service_id']}-0-" in m]
+    subprocess.run(["umount", "-l", mount0], check=True)
+    assert len(_mounts(data_dir)) == 1
+    _kill_and_wait_restarted(again, 0)
+    _volume_log(again, "DB_SVC", 0, ["start-v1-0"] * 3 + ["start-v2-0"] * 2)
+    assert len(_mounts(data_dir)) == 2
 
 
 def _show_snapshots(cur, like: str) -> list[dict]:
@@ -265,7 +284,7 @@ def test_snapshots_restore_into_a_new_service_and_into_an_instance(cur):
     _refused(cur, "CREATE SERVICE COPY_SVC IN COMPUTE POOL BLK_POOL FROM SPECIFICATION $$" +
              copy_spec.replace("SNAP0", "NO_SNAP") + "$$", "NO_SNAP")
     cur.execute(f"CREATE SERVICE COPY_SVC IN COMPUTE POOL BLK_POOL FROM SPECIFICATION $${copy_spec}$$")
-    history = ["start-v1-0"] * 3 + ["start-v2-0"]
+    history = ["start-v1-0"] * 3 + ["start-v2-0"] * 2
     _volume_log(cur, "COPY_SVC", 0, [*history, "copy-v1-0"], timeout=90)
 
     # RESTORE VOLUME: instance 1 of DB_SVC gets instance 0's data; the service must be suspended first
@@ -303,7 +322,7 @@ def test_drop_force_snapshots_first_and_leaves_nothing_mounted(cur):
     backup = next(b["name"] for b in backups if b["instance"] == 0)
     cur.execute("CREATE SERVICE BACK IN COMPUTE POOL BLK_POOL FROM SPECIFICATION $$" + _spec(
         "v3", f"    blockConfig:\n      initialContents:\n        fromSnapshot: BLK_DB.PUBLIC.{backup}\n") + "$$")
-    history = ["start-v1-0"] * 3 + ["start-v2-0"]
+    history = ["start-v1-0"] * 3 + ["start-v2-0"] * 2
     _volume_log(cur, "BACK", 0, [*history, "start-v2-0", "start-v3-0"])
     cur.execute("DROP SERVICE BACK FORCE")
     for snapshot in ("SNAP0", *(b["name"] for b in backups)):
@@ -329,7 +348,8 @@ def test_loop_storage_on_its_own(tmp_path):
         assert store.ensure("a-0", gib, {"who": "a"}) is True
         assert store.ensure("a-0", gib, {"who": "a"}) is False, "made once"
         mnt = Path(store.mounted("a-0"))
-        assert store.mounted("a-0") == str(mnt) and str(mnt) in _mounts(tmp_path)
+        assert store.mounted("a-0") == str(mnt) and str(mnt.parent) in _mounts(tmp_path)
+        assert sorted(p.name for p in mnt.parent.iterdir()) == ["data", "lost+found"]
         (mnt / "kept.txt").write_text("kept\n")
         assert store.snapshot("a-0", "snap-a") == gib
         assert (tmp_path / "block" / "snapshots" / "snap-a.img").stat().st_blocks * 512 < 200 * 1024 ** 2, "sparse"
@@ -342,6 +362,8 @@ def test_loop_storage_on_its_own(tmp_path):
         with pytest.raises(BlockVolumeError, match="larger"):
             LoopBlockStorage(tmp_path / "block").ensure("c-0", gib // 2, {}, from_snapshot="snap-a")
         assert not store.exists("c-0"), "a failed claim leaves nothing behind"
+        store.unmount("a-0")
+        assert not mnt.exists(), "the directory containers bind-mount exists only while mounted"
         store.delete("a-0")
         store.delete("b-0")
         store.delete_snapshot("snap-a")

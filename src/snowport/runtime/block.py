@@ -4,8 +4,8 @@ What a Kubernetes backend gets from a PersistentVolumeClaim (one per service ins
 outliving its pods) and a VolumeSnapshot, the Docker runtime gets from here:
 
 * a volume (a *claim*) is `<root>/volumes/<claim>/volume.img`, a sparse file of exactly the volume's
-  size holding an ext4 file system, loop-mounted at `<root>/volumes/<claim>/mnt` and bind-mounted from
-  there into the pod's containers. The image's size is the volume's size: a write past it fails with
+  size holding an ext4 file system, loop-mounted at `<root>/volumes/<claim>/mnt`; its `data` directory
+  is bind-mounted into the pod's containers (it exists only while the file system is mounted). The image's size is the volume's size: a write past it fails with
   ENOSPC inside the container, as on a real disk;
 * a snapshot is `<root>/snapshots/<name>.img`: a sparse copy of the image taken after `sync`
   (crash-consistent, which is what Snowflake promises too); a volume created from it starts as a copy
@@ -35,6 +35,7 @@ from snowport.runtime.base import EngineError
 
 _CLAIM = re.compile(r"^[a-z0-9][a-z0-9.-]{0,120}$")
 _TOOL_TIMEOUT = 600.0
+DATA = "data"  # the directory of the file system containers see as the volume
 
 
 class BlockVolumeError(EngineError):
@@ -118,8 +119,13 @@ class LoopBlockStorage:
                 else:
                     with open(image, "wb") as f:
                         f.truncate(size_bytes)
-                    # -m 0: no blocks reserved for root, the whole size is the volume's
-                    _run("mkfs.ext4", "-q", "-F", "-m", "0", "-E", "root_owner=0:0", str(image))
+                    template = partial / "template"
+                    (template / DATA).mkdir(parents=True)
+                    (template / DATA).chmod(0o755)
+                    # -m 0: no blocks reserved for root, the whole size is the volume's; -d: with DATA in it
+                    _run("mkfs.ext4", "-q", "-F", "-m", "0", "-E", "root_owner=0:0", "-d", str(template),
+                         str(image))
+                    shutil.rmtree(template)
                 (partial / "mnt").mkdir()
                 (partial / "meta.json").write_text(json.dumps({"labels": dict(labels), "size_bytes": size_bytes}))
                 partial.rename(where)
@@ -129,7 +135,9 @@ class LoopBlockStorage:
             return True
 
     def mounted(self, claim: str) -> str:
-        """The host directory holding the volume's file system, mounting it first if it is not."""
+        """The host directory containers bind-mount: `DATA` inside the volume's file system, mounting it
+        first if it is not. Only exists while mounted, so a container the engine starts on its own while
+        the volume is not mounted (after a reboot) fails to start instead of writing to the host's disk."""
         with self._lock(claim):
             where = self._dir(claim)
             if not (where / "meta.json").exists():
@@ -137,7 +145,10 @@ class LoopBlockStorage:
             mnt = where / "mnt"
             if str(mnt) not in _mount_points():
                 _run("mount", "-o", "loop", str(where / "volume.img"), str(mnt))
-            return str(mnt)
+            data = mnt / DATA
+            if not data.exists():
+                data.mkdir(mode=0o755)
+            return str(data)
 
     def delete(self, claim: str) -> None:
         """Unmount and remove the volume (its data is gone). Removing one that is not there does nothing."""
