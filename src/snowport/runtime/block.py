@@ -5,8 +5,9 @@ outliving its pods) and a VolumeSnapshot, the Docker runtime gets from here:
 
 * a volume (a *claim*) is `<root>/volumes/<claim>/volume.img`, a sparse file of exactly the volume's
   size holding an ext4 file system, loop-mounted at `<root>/volumes/<claim>/mnt`; its `data` directory
-  is bind-mounted into the pod's containers (it exists only while the file system is mounted). The image's size is the volume's size: a write past it fails with
-  ENOSPC inside the container, as on a real disk;
+  is bind-mounted into the pod's containers (it exists only while the file system is mounted). The
+  image's size is the volume's size: a write past it fails with ENOSPC inside the container, as on a
+  real disk;
 * a snapshot is `<root>/snapshots/<name>.img`: a sparse copy of the image taken after `sync`
   (crash-consistent, which is what Snowflake promises too); a volume created from it starts as a copy
   (grown to the volume's size when that is larger);
