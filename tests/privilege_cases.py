@@ -264,6 +264,14 @@ SEE_SEC = ["GRANT USAGE ON SECRET {SEC} TO ROLE {R}"]
 SHOW_SEC = show("SECRETS", "SEC", "SCHEMA {S}", "name", "owner", "comment")
 SV_SECRET_SPEC = ("$$spec:\n  containers:\n  - name: main\n    image: /{D}/s/ir/app:1\n    secrets:\n"
                   "    - snowflakeSecret: sec\n      secretKeyRef: secret_string\n      envVarName: V\n$$")
+# A service with a block volume, and a snapshot of its (never started: empty) instance 0 volume.
+BLOCK_SPEC = ("$$spec:\n  containers:\n  - name: main\n    image: /{D}/s/ir/app:1\n    volumeMounts:\n"
+              "    - name: data\n      mountPath: /data\n  volumes:\n  - name: data\n    source: block\n"
+              "    size: 1Gi\n$$")
+BLOCK_SERVICE = [*DB, *SV_POOL, "CREATE SERVICE {SV} IN COMPUTE POOL {P} FROM SPECIFICATION " + BLOCK_SPEC]
+SNAP = [*BLOCK_SERVICE, 'CREATE SNAPSHOT {S}.SNAP FROM SERVICE {SV} VOLUME "data" INSTANCE 0 COMMENT = \'before\'']
+SEE_SNAP = ["GRANT USAGE ON SNAPSHOT {S}.SNAP TO ROLE {R}"]
+SHOW_SNAP = show("SNAPSHOTS", "SNAP", "SCHEMA {S}", "name", "owner", "comment")
 RULE_DEF = "TYPE = 'HOST_PORT' MODE = 'EGRESS' VALUE_LIST = ('example.com:443')"
 RULE = [*DB, "CREATE NETWORK RULE {NR} " + RULE_DEF + " COMMENT = 'before'"]
 SHOW_NR = show("NETWORK RULES", "NR", "SCHEMA {S}", "name", "owner", "comment")
@@ -628,6 +636,31 @@ CASES: list[Case] = [
                                           *priv("CREATE SERVICE", "SCHEMA", "{S}"), *SEE_SEC],
          grant=priv("READ", "SECRET", "{SEC}"), refusal=insufficient("secret", "{SEC}"), probe=SHOW_SV,
          effect=has(name="SV", owner="{R}")),
+    Case("ALTER SERVICE RESTORE VOLUME", 'ALTER SERVICE {SV} RESTORE VOLUME "data" INSTANCES 0 FROM SNAPSHOT {S}.SNAP',
+         setup=[*SNAP, "ALTER SERVICE {SV} SUSPEND"], base=[*USE_DB, *SEE_SNAP], without=SEE_SV,
+         grant=priv("OPERATE", "SERVICE", "{SV}"), refusal=insufficient("service", "{SV}"), probe=SHOW_SV,
+         effect=lambda rows, ns: rows[0]["status"] != "SUSPENDED"),
+    # ---- snapshots ------------------------------------------------------------------------------
+    Case("CREATE SNAPSHOT", 'CREATE SNAPSHOT {S}.SNAP FROM SERVICE {SV} VOLUME "data" INSTANCE 0 COMMENT = \'after\'',
+         setup=BLOCK_SERVICE, base=[*USE_DB, *priv("OPERATE", "SERVICE", "{SV}")],
+         grant=priv("CREATE SNAPSHOT", "SCHEMA", "{S}"), refusal=insufficient("schema", "S|{S}"), probe=SHOW_SNAP,
+         effect=has(name="SNAP", owner="{R}", comment="after")),
+    Case("CREATE OR REPLACE SNAPSHOT",
+         'CREATE OR REPLACE SNAPSHOT {S}.SNAP FROM SERVICE {SV} VOLUME "data" INSTANCE 0 COMMENT = \'after\'',
+         setup=SNAP, base=[*USE_DB, *priv("OPERATE", "SERVICE", "{SV}"), *priv("CREATE SNAPSHOT", "SCHEMA", "{S}")],
+         without=SEE_SNAP, grant=own("SNAPSHOT", "{S}.SNAP"), refusal=insufficient("snapshot", "{S}.SNAP"),
+         probe=SHOW_SNAP, effect=has(comment="after")),
+    Case("ALTER SNAPSHOT", "ALTER SNAPSHOT {S}.SNAP SET COMMENT = 'after'", setup=SNAP, base=USE_DB, without=SEE_SNAP,
+         grant=own("SNAPSHOT", "{S}.SNAP"), refusal=insufficient("snapshot", "{S}.SNAP"), probe=SHOW_SNAP,
+         effect=has(comment="after")),
+    Case("DROP SNAPSHOT", "DROP SNAPSHOT {S}.SNAP", setup=SNAP, base=USE_DB, without=SEE_SNAP,
+         grant=own("SNAPSHOT", "{S}.SNAP"), refusal=insufficient("snapshot", "{S}.SNAP"), probe=SHOW_SNAP,
+         effect=none),
+    Case("DESCRIBE SNAPSHOT", "DESCRIBE SNAPSHOT {S}.SNAP", setup=SNAP, base=USE_DB,
+         grant=priv("USAGE", "SNAPSHOT", "{S}.SNAP"), refusal=missing("{S}.SNAP"),
+         result=contains(name="SNAP", volume_name="data", instance=0, state="CREATED")),
+    Case("SHOW SNAPSHOTS", "SHOW SNAPSHOTS LIKE 'SNAP' IN SCHEMA {S}", setup=SNAP, base=USE_DB,
+         grant=priv("USAGE", "SNAPSHOT", "{S}.SNAP"), without_result=none, result=contains(name="SNAP")),
     # ---- network rules and integrations -------------------------------------------------------
     Case("CREATE NETWORK RULE", "CREATE NETWORK RULE {NR} " + RULE_DEF + " COMMENT = 'after'", setup=DB, base=USE_DB,
          grant=priv("CREATE NETWORK RULE", "SCHEMA", "{S}"), refusal=insufficient("schema", "S|{S}"), probe=SHOW_NR,

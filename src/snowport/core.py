@@ -139,7 +139,7 @@ class Snowport:
         if self._runtime is None:
             from snowport.runtime.docker import DockerRuntime
 
-            self._runtime = DockerRuntime(scope=self.runtime_scope)
+            self._runtime = DockerRuntime(scope=self.runtime_scope, block_root=self.settings.data_dir / "block")
         return self._runtime
 
     def _kept_secret(self, key: str, size: int = 32) -> str:

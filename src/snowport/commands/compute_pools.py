@@ -20,7 +20,7 @@ from typing import Any
 
 from snowport import errors
 from snowport.catalog.store import CatalogObject, Transaction
-from snowport.commands import lifecycle, properties
+from snowport.commands import lifecycle, properties, snapshots
 from snowport.commands.columns import Col, Rows, columns, created_on, like_matcher, tf, ts
 from snowport.commands.context import Ctx
 from snowport.commands.kinds import COMPUTE_POOL
@@ -214,7 +214,8 @@ def resume(ctx: Ctx, name: str, if_exists: bool = False) -> str:
 
 
 def stop_all(ctx: Ctx, name: str, if_exists: bool = False) -> str:
-    """STOP ALL: drops every service and job in the pool (none can run on a pool without them yet)."""
+    """STOP ALL: drops every service and job in the pool (none can run on a pool without them yet); their
+    block volumes go too, snapshotted first where `snapshotOnDelete` says so (spcs-reference 8.4)."""
     pool = lifecycle.find(ctx, COMPUTE_POOL, Name(name))
     if pool is None:
         if if_exists:
@@ -224,6 +225,7 @@ def stop_all(ctx: Ctx, name: str, if_exists: bool = False) -> str:
     with ctx.catalog.transaction() as tx:
         for service in [s for s in ctx.catalog.all_objects()
                         if s.kind == "SERVICE" and s.props.get("compute_pool") == pool.name]:
+            snapshots.backup_on_delete(ctx, tx, service)
             lifecycle.drop_in(ctx, tx, service)
     notify(ctx, name)
     return lifecycle.SUCCESS

@@ -18,7 +18,7 @@ DATABASE = "DATABASE"
 SCHEMA = "SCHEMA"
 
 # Where a kind keeps bytes outside the catalog, named by the object's id (so renames keep them).
-_STORAGE_PREFIX = {"STAGE": "stage", "TABLE": "table", "IMAGE REPOSITORY": "repo"}
+_STORAGE_PREFIX = {"STAGE": "stage", "TABLE": "table", "IMAGE REPOSITORY": "repo", "SNAPSHOT": "snap"}
 
 
 def storage_key(obj: CatalogObject) -> str:
@@ -69,6 +69,10 @@ def _release_stage_files(core: object, obj: CatalogObject) -> None:
 
 def _release_repository(core: object, obj: CatalogObject) -> None:
     core.registry.drop_repository(storage_key(obj))  # type: ignore[attr-defined]
+
+
+def _release_snapshot(core: object, obj: CatalogObject) -> None:
+    core.runtime.delete_block_snapshot(storage_key(obj))  # type: ignore[attr-defined]
 
 
 def _release_database(core: object, obj: CatalogObject) -> None:
@@ -128,9 +132,13 @@ INTEGRATION = Kind("INTEGRATION", "Integration", ACCOUNT, "Integration {name} su
 SERVICE = Kind("SERVICE", "Service", SCHEMA, "Service {name} successfully created.", renamable=False)
 SECRET = Kind("SECRET", "Secret", SCHEMA, "Secret {name} successfully created.")
 
+# A copy of a block volume (commands/snapshots.py); its bytes are the runtime's, named by storage_key().
+SNAPSHOT = Kind("SNAPSHOT", "Snapshot", SCHEMA, "Snapshot {name} successfully created.", renamable=False,
+                release=_release_snapshot)
+
 KINDS: dict[str, Kind] = {k.name: k for k in (USER, ROLE, WAREHOUSE, DATABASE_KIND, SCHEMA_KIND, TABLE, VIEW, STAGE,
                                               IMAGE_REPOSITORY, COMPUTE_POOL, NETWORK_RULE, INTEGRATION, SERVICE,
-                                              SECRET)}
+                                              SECRET, SNAPSHOT)}
 
 
 def kind(name: str) -> Kind:

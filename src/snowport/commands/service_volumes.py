@@ -5,7 +5,7 @@ local and memory volumes need nothing from the catalog. A stage volume (`source:
 and schema: the creating role needs READ on it, and without WRITE the mount is read-only (8.3). What is
 decided here (which stage, which path, read-only or not) is kept with the service, so the controller
 builds the same mount on every restart and after a server restart, without a session to check privileges
-against. Block volumes are checked by their own module.
+against.
 """
 
 from __future__ import annotations
@@ -20,22 +20,18 @@ from snowport.spec.models import ServiceSpec
 from snowport.stages.locations import StageRef, parse_stage_ref
 from snowport.stages.storage import normalize_path
 
-RUNNABLE = ("local", "memory", "stage")
-
 
 def _invalid(index: int, volume: Any, message: str) -> errors.SnowflakeError:
     return errors.SnowflakeError(2025, "22023", f"Invalid spec: spec.volumes[{index}] ({volume.name}): {message}")
 
 
-def check(ctx: Ctx, spec: ServiceSpec, target: Name, runnable: tuple[str, ...] = RUNNABLE) -> dict[str, Any]:
-    """Refuse volumes Snowport cannot run yet; resolve the stage volumes (the parser has already refused
-    mounts of undeclared volumes).
+def check(ctx: Ctx, spec: ServiceSpec, target: Name) -> dict[str, Any]:
+    """Resolve the stage volumes (the parser has already refused mounts of undeclared volumes; block
+    volumes are checked by commands/block_volumes.py).
 
     Returns what the service keeps as `stage_volumes`: {volume name: {key, path, read_only, stage}}."""
     stage_volumes: dict[str, Any] = {}
     for index, volume in enumerate(spec.spec.volumes):
-        if volume.kind not in runnable:
-            raise _invalid(index, volume, f"{volume.kind} volumes are not supported by Snowport yet.")
         if volume.kind == "stage":
             stage_volumes[volume.name] = _stage_volume(ctx, index, volume, target)
     return stage_volumes

@@ -19,7 +19,7 @@ from typing import Any
 
 from snowport import errors
 from snowport.catalog.store import CatalogObject, Transaction
-from snowport.commands import lifecycle, properties, secrets, service_volumes
+from snowport.commands import block_volumes, lifecycle, properties, secrets, service_volumes, snapshots
 from snowport.commands import stages as stage_commands
 from snowport.commands.columns import Col, Rows, columns, created_on, like_matcher, owner_role_type, tf, ts
 from snowport.commands.compute_pools import FAMILIES
@@ -28,7 +28,7 @@ from snowport.commands.context import Ctx
 from snowport.commands.kinds import SERVICE, storage_key
 from snowport.commands.lifecycle import Name
 from snowport.names import display, normalize
-from snowport.spec import ImageRefError, ServiceSpec, parse_spec
+from snowport.spec import ImageRefError, ServiceSpec, parse_spec, parse_stored_spec
 from snowport.stages.locations import parse_stage_ref
 
 RECONCILER = "services"
@@ -100,6 +100,20 @@ def _spec_text(ctx: Ctx, source: SpecSource) -> str:
     return local.read_text()
 
 
+def _initial_contents(ctx: Ctx, spec: ServiceSpec, target: Name) -> dict[str, str]:
+    """Each block volume's `blockConfig.initialContents.fromSnapshot`, resolved relative to the service's
+    database and schema (USAGE on the snapshot; CREATED; no larger than the volume): volume -> storage key."""
+    sources = {}
+    for volume in block_volumes.block_volumes(spec):
+        initial = volume.block_config.initial_contents if volume.block_config else None
+        if initial is None:
+            continue
+        snapshot = snapshots.usable(ctx, initial.from_snapshot, target.database, target.schema)
+        snapshots.check_fits(snapshot, block_volumes.claim_size(volume), volume.name)
+        sources[volume.name] = storage_key(snapshot)
+    return sources
+
+
 def _pin_images(ctx: Ctx, spec: ServiceSpec, target: Name) -> dict[str, dict[str, str]]:
     """Each container's image resolved against Snowport's registry (READ on its repository) and pinned to
     its digest now, as Snowflake does; an image missing from the repository stays unpinned and its
@@ -157,8 +171,11 @@ def create(ctx: Ctx, parts: list[str], pool_name: str, source: SpecSource, value
             "stage_volumes": stage_volumes,
             "suspended": False, "auto_resume": True, "created_by": ctx.session.user, "updated_on": time.time(),
             **secrets.bind_for_service(ctx, spec, target, values.get("EXTERNAL_ACCESS_INTEGRATIONS")),
+            "block_sources": _initial_contents(ctx, spec, target),
         })
-        return _checked(properties.apply(service, values, "SERVICE", PROPERTIES, CONVERT))
+        service = _checked(properties.apply(service, values, "SERVICE", PROPERTIES, CONVERT))
+        block_volumes.check_instances(spec, service)
+        return service
 
     def start(tx: Transaction, service: CatalogObject) -> None:
         pool = ctx.catalog.get("COMPUTE POOL", service.props["compute_pool"])
@@ -182,13 +199,26 @@ def _target(ctx: Ctx, parts: list[str], command: str) -> Name:
     return lifecycle.resolve(ctx, SERVICE, parts, command)
 
 
-def drop(ctx: Ctx, parts: list[str], if_exists: bool = False) -> str:
+def _stored_spec(service: CatalogObject) -> ServiceSpec:
+    return parse_stored_spec(service.props["spec_text"], service.props.get("using"))
+
+
+def drop(ctx: Ctx, parts: list[str], if_exists: bool = False, force: bool = False) -> str:
+    """DROP SERVICE [IF EXISTS] s [FORCE]: a service with block volumes needs FORCE, which first snapshots
+    the volumes whose `snapshotOnDelete` is on; the controller then deletes the pods and the volumes."""
     target = _target(ctx, parts, "DROP SERVICE")
 
+    def guard(service: CatalogObject) -> None:
+        if not force:
+            ctx.require("DROP SERVICE", service, target.shown)  # who may not drop it learns nothing more
+            block_volumes.refuse_drop_without_force(_stored_spec(service), service)
+
     def stop(tx: Transaction, service: CatalogObject) -> None:
+        if force and block_volumes.has_block_volumes(_stored_spec(service)):
+            snapshots.backup_on_delete(ctx, tx, service)
         tx.after_commit(lambda: _notify(ctx, service))
 
-    return lifecycle.drop(ctx, SERVICE, target, if_exists, after=stop)
+    return lifecycle.drop(ctx, SERVICE, target, if_exists, after=stop, guard=guard)
 
 
 def _set_suspended(ctx: Ctx, parts: list[str], command: str, suspended: bool, if_exists: bool) -> str:
@@ -222,6 +252,7 @@ def upgrade(ctx: Ctx, parts: list[str], source: SpecSource, if_exists: bool = Fa
         if pool is not None:
             _fits_a_node(spec, pool)
         stage_volumes = service_volumes.check(ctx, spec, target)
+        block_volumes.check_upgrade(_stored_spec(service), spec, service)
         return service.with_props(spec_text=text, using=source.using if source.template else None,
                                   spec_digest=hashlib.sha256(text.encode()).hexdigest(),
                                   images=_pin_images(ctx, spec, target), stage_volumes=stage_volumes,
@@ -238,13 +269,56 @@ def upgrade(ctx: Ctx, parts: list[str], source: SpecSource, if_exists: bool = Fa
 def unset_properties(ctx: Ctx, parts: list[str], keys: list[str], if_exists: bool = False) -> str:
     """UNSET: MIN_INSTANCES back to 1, MAX_INSTANCES and MIN_READY_INSTANCES back to MIN_INSTANCES."""
     stored = {"EXTERNAL_ACCESS_INTEGRATIONS": "external_access_integrations"}
-    return _alter_properties(ctx, parts, lambda s: properties.unset(s, keys, "SERVICE", PROPERTIES, stored),
-                             if_exists)
+
+    def change(service: CatalogObject) -> CatalogObject:
+        block_volumes.refuse_instance_change(_stored_spec(service), service, keys)
+        return properties.unset(service, keys, "SERVICE", PROPERTIES, stored)
+
+    return _alter_properties(ctx, parts, change, if_exists)
 
 
 def set_properties(ctx: Ctx, parts: list[str], values: dict[str, Any], if_exists: bool = False) -> str:
-    return _alter_properties(ctx, parts, lambda s: properties.apply(s, values, "SERVICE", PROPERTIES, CONVERT),
-                             if_exists)
+    def change(service: CatalogObject) -> CatalogObject:
+        block_volumes.refuse_instance_change(_stored_spec(service), service, list(values))
+        return properties.apply(service, values, "SERVICE", PROPERTIES, CONVERT)
+
+    return _alter_properties(ctx, parts, change, if_exists)
+
+
+def restore_volume(ctx: Ctx, parts: list[str], volume: str, instances: list[int], snapshot_name: list[str],
+                   if_exists: bool = False) -> str:
+    """ALTER SERVICE s RESTORE VOLUME "v" INSTANCES 0,2 FROM SNAPSHOT snap (spcs-reference 3.3): the service
+    must be suspended; each named instance gets a new volume made from the snapshot (its next claim
+    generation, block_volumes.py) and the service resumes, those instances starting on the restored data.
+    OPERATE on the service, USAGE on the snapshot."""
+    target = _target(ctx, parts, "ALTER SERVICE RESTORE VOLUME")
+
+    def restored(service: CatalogObject) -> CatalogObject:
+        if not service.props.get("suspended"):
+            raise errors.invalid_value(f"Service {service.name} must be suspended before RESTORE VOLUME; run ALTER "
+                                       f"SERVICE {service.name} SUSPEND first.")
+        found = next((v for v in _stored_spec(service).spec.volumes if v.name == volume), None)
+        if found is None or found.kind != "block":
+            raise errors.invalid_value(f"Block volume '{volume}' does not exist in service {service.name}.")
+        if not instances:
+            raise errors.invalid_value("RESTORE VOLUME needs at least one instance id.")
+        for instance in instances:
+            snapshots.check_instance(service, instance)
+        snapshot = snapshots.usable(ctx, ".".join(snapshot_name), service.database, service.schema)
+        snapshots.check_fits(snapshot, block_volumes.claim_size(found), volume)
+        snapshots.check_encryption(snapshot, found)
+        restores = {k: dict(v) for k, v in (service.props.get("block_restores") or {}).items()}
+        mine = restores.setdefault(volume, {})
+        for instance in instances:
+            before = mine.get(str(instance), {}).get("generation", 0)
+            mine[str(instance)] = {"generation": int(before) + 1, "snapshot": storage_key(snapshot)}
+        return service.with_props(block_restores=restores, suspended=False, resumed_on=time.time(),
+                                  updated_on=time.time())
+
+    service = lifecycle.alter(ctx, SERVICE, target, "ALTER SERVICE RESTORE VOLUME", restored, if_exists)
+    if service is not None:
+        _notify(ctx, service)
+    return lifecycle.SUCCESS
 
 
 def _alter_properties(ctx: Ctx, parts: list[str], change: Any, if_exists: bool) -> str:

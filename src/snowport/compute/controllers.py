@@ -11,7 +11,7 @@ import time
 from collections.abc import Hashable
 from typing import Any
 
-from snowport.commands import lifecycle
+from snowport.commands import lifecycle, snapshots
 from snowport.compute.autoscaler import ServiceAutoscaler
 from snowport.compute.engine_events import ObservingServiceReconciler
 from snowport.compute.pools import ComputePoolReconciler
@@ -96,6 +96,23 @@ class DroppedObjectReconciler:
                 lifecycle.purge(self.core, record)
 
 
+class SnapshotExpiryReconciler:
+    """`snapshotDeleteAfter`: the snapshots DROP SERVICE ... FORCE took are dropped once their time is up."""
+
+    name = "snapshot-expiry"
+    KEY = "snapshots"
+
+    def __init__(self, core: Any, interval: float) -> None:
+        self.core = core
+        self.interval = interval
+
+    def keys(self) -> list[Hashable]:
+        return [self.KEY]
+
+    def reconcile(self, key: Hashable) -> None:
+        snapshots.drop_expired(self.core, time.time())
+
+
 def build_runner(core: Any, settings: Settings, **runner_options: Any) -> ControllerRunner:
     """The runner for the server's controllers (not started); options go to `ControllerRunner`.
 
@@ -109,6 +126,7 @@ def build_runner(core: Any, settings: Settings, **runner_options: Any) -> Contro
             SessionReconciler(core, settings.warehouse_tick_seconds),
             RegistryGcReconciler(core, settings.registry_gc_interval_seconds, settings.registry_gc_grace_seconds),
             DroppedObjectReconciler(core, settings.dropped_purge_interval_seconds),
+            SnapshotExpiryReconciler(core, settings.dropped_purge_interval_seconds),
             ComputePoolReconciler(core, settings.warehouse_tick_seconds),
             ObservingServiceReconciler(core, settings.service_tick_seconds, core.service_logs),
             ServiceAutoscaler(core, settings.autoscale_interval_seconds, settings.autoscale_window_seconds),

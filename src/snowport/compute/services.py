@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from snowport.commands import block_volumes
 from snowport.commands.compute_pools import SUSPENDED as POOL_SUSPENDED
 from snowport.commands.services import RECONCILER, target_instances
 from snowport.compute import pod_secrets
@@ -54,6 +55,11 @@ def pod_id(service_id: int, instance: int, spec_revision: str) -> str:
     return f"svc-{service_id}-{instance}-{spec_revision}"
 
 
+def _has_block(pod: PodSpec) -> bool:
+    """A pod with block volumes is replaced in place: a volume is attached to one instance's pod at a time."""
+    return any(v.kind == VolumeKind.BLOCK for v in pod.volumes)
+
+
 def _just_started(start_time: str | None, within: float = 30.0) -> bool:
     """Started less than `within` seconds ago: its readiness is followed closely for that long only."""
     if not start_time:
@@ -79,6 +85,10 @@ class ServiceReconciler:
         try:
             ids |= {int(labels[SERVICE_LABEL]) for labels in self.core.runtime.pod_labels().values()
                     if labels.get(SERVICE_LABEL, "").isdigit()}
+            # block volumes outlive pods: a dropped service's are deleted even after a restart
+            ids |= {int(labels[block_volumes.SERVICE_LABEL])
+                    for labels in self.core.runtime.list_block_volumes().values()
+                    if labels.get(block_volumes.SERVICE_LABEL, "").isdigit()}
         except RuntimeUnavailable:
             pass  # the engine is down: keep reporting catalog services (their status says so)
         return sorted(ids)
@@ -115,7 +125,7 @@ class ServiceReconciler:
             desired = specs.get(instance)
             fresh = desired is not None and pid == desired.pod_id and pod.spec_digest == desired.digest()
             views.append(PodView(pid, instance, fresh, ready=pod.state == PodState.READY))
-        in_place = frozenset(i for i, spec in specs.items() if spec.pod_id in pods)
+        in_place = frozenset(i for i, spec in specs.items() if spec.pod_id in pods or _has_block(spec))
         min_ready = int(service.props.get("min_ready_instances", 1)) if service is not None else 0
         todo = plan(views, sorted(specs), min_ready, in_place)
         if len(todo.delete) > 1:  # each may wait out its grace period: together, not one after another
@@ -125,6 +135,8 @@ class ServiceReconciler:
             runtime.delete_pod(todo.delete[0])
         if todo.delete:
             self._wake_waiting_neighbours(service_id)
+        self._collect_block_volumes(service_id, service, specs, [p for p in pods.values()
+                                                                 if p.pod_id not in todo.delete])
         if service is None:
             pod_secrets.forget(self.core.settings.data_dir, service_id)
             return
@@ -139,6 +151,7 @@ class ServiceReconciler:
             for instance in todo.create:
                 if instance in unschedulable:
                     continue  # waits for room on the pool: PENDING, Unschedulable due to insufficient resources
+                self._provision(service, specs[instance])
                 with self._pull_auth(service) as auth:
                     runtime.create_pod(specs[instance], auth)
             for spec in specs.values():
@@ -147,6 +160,7 @@ class ServiceReconciler:
                     continue
                 if any(c.reason == Reason.MISSING for c in current.containers):
                     restarted = True
+                    self._provision(service, spec)
                     with self._pull_auth(service) as auth:  # removed behind our back: the pod is completed
                         runtime.create_pod(spec, auth)
                     continue
@@ -165,6 +179,38 @@ class ServiceReconciler:
                        for c in self.core.observed.value(service_id, "containers", []))
         if todo.upgrading or todo.create or starting:
             self._again_soon(service_id, 0.5 if starting else 1.0)
+
+    # ---- block volumes: one claim per (volume, instance), kept across pods (commands/block_volumes.py) ----
+    def _provision(self, service: Any, pod: PodSpec) -> None:
+        """Make the pod's block volumes that do not exist yet (empty, or from their snapshot)."""
+        if not _has_block(pod):
+            return
+        spec = parse_stored_spec(service.props["spec_text"], service.props.get("using"))
+        for wanted in block_volumes.claims(service, spec, int(pod.labels[INSTANCE_LABEL])):
+            self.core.runtime.ensure_block_volume(wanted.name, wanted.size_bytes, wanted.labels, wanted.from_snapshot)
+
+    def _collect_block_volumes(self, service_id: int, service: Any, specs: dict[int, PodSpec],
+                               remaining: list[PodStatus]) -> None:
+        """Delete the block volumes no instance will mount again: all of a dropped service's once its pods
+        are gone (DROP SERVICE ... FORCE), and a restored instance's previous volume once its old pod is."""
+        have = self.core.runtime.list_block_volumes({block_volumes.SERVICE_LABEL: str(service_id)})
+        if not have:
+            return
+        if service is None:
+            if not remaining:
+                for claim in have:
+                    self.core.runtime.delete_block_volume(claim)
+            return
+        spec = parse_stored_spec(service.props["spec_text"], service.props.get("using"))
+        instances = range(int(service.props.get("max_instances", 1)))
+        current = {block_volumes.claim(service, v, i).name
+                   for v in block_volumes.block_volumes(spec) for i in instances}
+        busy = {p.labels.get(INSTANCE_LABEL) for p in remaining
+                if specs.get(int(p.labels.get(INSTANCE_LABEL, "-1"))) is None
+                or p.spec_digest != specs[int(p.labels[INSTANCE_LABEL])].digest()}
+        for claim, labels in have.items():
+            if claim not in current and labels.get(block_volumes.INSTANCE_LABEL) not in busy:
+                self.core.runtime.delete_block_volume(claim)
 
     def _placement(self, service: Any) -> Placement | None:
         pool = self.core.catalog.get("COMPUTE POOL", service.props["compute_pool"])
@@ -258,7 +304,7 @@ class ServiceReconciler:
                 readiness=ReadinessProbe(port=probe.port, path=probe.path or "/") if probe else None,
                 mounts=mounts))
         volumes = (Volume("snowflake-session", VolumeKind.HOST, host_path=str(self._token_dir(service))),
-                   *(self._volume(v, stage_volumes) for v in spec.spec.volumes))
+                   *(self._volume(v, stage_volumes, service, instance) for v in spec.spec.volumes))
         if tls:
             volumes += (Volume("snowflake-tls", VolumeKind.HOST, host_path=str(tls.bundle_dir)),)
         volumes += secrets.volumes
@@ -269,9 +315,12 @@ class ServiceReconciler:
                        volumes=volumes, restart_policy=RestartPolicy.ALWAYS, network=self.core.runtime.scope,
                        grace_seconds=10.0)
 
-    def _volume(self, v: Any, stage_volumes: dict[str, Any]) -> Volume:
+    def _volume(self, v: Any, stage_volumes: dict[str, Any], service: Any, instance: int) -> Volume:
         """A spec volume as the runtime sees it: a stage volume is the stage's directory, bind-mounted
-        (files PUT appear in the container and files it writes appear in LIST, with no copy between)."""
+        (files PUT appear in the container and files it writes appear in LIST, with no copy between); a
+        block volume is the instance's own claim, which outlives its pods."""
+        if v.kind == "block":
+            return Volume(v.name, VolumeKind.BLOCK, claim=block_volumes.claim(service, v, instance).name)
         if v.kind == "stage":
             where = stage_volumes[v.name]
             path = self.core.stages.mount_dir(where["key"], where["path"], v.uid, v.gid)

@@ -69,6 +69,9 @@ class VolumeKind(StrEnum):
     LOCAL = "local"  # emptyDir: lives as long as the pod, shared by its containers
     MEMORY = "memory"  # emptyDir with medium Memory: a tmpfs of `size_bytes`, shared by the pod's containers
     HOST = "host"  # a host path (e.g. the session token file or the CA bundle Snowport writes)
+    # a persistent volume claimed by name (`claim`), made with ensure_block_volume() and outliving the pod
+    # (a PersistentVolumeClaim in Kubernetes); bound to one pod at a time
+    BLOCK = "block"
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,7 @@ class Volume:
     kind: VolumeKind = VolumeKind.LOCAL
     size_bytes: int | None = None  # memory volumes
     host_path: str | None = None  # host volumes
+    claim: str | None = None  # block volumes: the claim made with Runtime.ensure_block_volume()
 
 
 @dataclass(frozen=True)
@@ -156,6 +160,8 @@ class PodSpec:
                 raise InvalidPodSpec(f"memory volume {v.name!r} needs a size")
             if v.kind == VolumeKind.HOST and not (v.host_path and v.host_path.startswith("/")):
                 raise InvalidPodSpec(f"host volume {v.name!r} needs an absolute host path")
+            if v.kind == VolumeKind.BLOCK and not v.claim:
+                raise InvalidPodSpec(f"block volume {v.name!r} needs a claim")
         for c in self.containers:
             if not _NAME.match(c.name):
                 raise InvalidPodSpec(f"container name {c.name!r}")
@@ -402,3 +408,22 @@ class Runtime(Protocol):
     def follow_logs(self, pod_id: str, container: str, since: datetime | None = None) -> Iterator[LogLine]: ...
 
     def events(self, since: datetime | None = None) -> EventStream: ...
+
+    # ---- block volumes and snapshots (PersistentVolumeClaims and VolumeSnapshots in Kubernetes) ----
+    # A claim is named by the caller (DNS-label-like) and carries the caller's labels; it outlives pods,
+    # and a pod mounts it through a Volume(kind=BLOCK, claim=...). Its size is enforced by the engine.
+
+    def ensure_block_volume(self, claim: str, size_bytes: int, labels: Mapping[str, str],
+                            from_snapshot: str | None = None) -> bool: ...
+
+    def delete_block_volume(self, claim: str) -> None: ...
+
+    def list_block_volumes(self, labels: Mapping[str, str] | None = None) -> dict[str, dict[str, str]]: ...
+
+    def snapshot_block_volume(self, claim: str, snapshot: str) -> int: ...
+
+    def block_snapshot_exists(self, snapshot: str) -> bool: ...
+
+    def block_snapshot_size(self, snapshot: str) -> int: ...
+
+    def delete_block_snapshot(self, snapshot: str) -> None: ...

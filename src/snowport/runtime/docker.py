@@ -24,6 +24,7 @@ import urllib.request
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import docker
 import docker.errors
@@ -57,6 +58,7 @@ from snowport.runtime.base import (
     VolumeKind,
     pod_state,
 )
+from snowport.runtime.block import LoopBlockStorage
 
 ROLE_LABEL = "snowport.role"  # sandbox | container | volume
 CONTAINER_LABEL = "snowport.container"
@@ -143,10 +145,12 @@ class DockerRuntime:
 
     def __init__(self, base_url: str | None = None, timeout: float = 60.0, busybox_path: str | None = None,
                  gpus: int | None = None, log_max_size: str = "10m", log_max_files: int = 3,
-                 scope: str = "snowport") -> None:
+                 scope: str = "snowport", block_root: Path | None = None) -> None:
         """`scope` keeps several Snowports on one engine apart: it is the value of `snowport.managed` on
         everything this runtime creates, every listing filters on it, and it prefixes container and volume
-        names (`<scope>-<pod>`), so one server never sees, adopts or deletes another's pods."""
+        names (`<scope>-<pod>`), so one server never sees, adopts or deletes another's pods. `block_root`:
+        where block volumes and snapshots live (loop-mounted images on this machine, runtime/block.py);
+        without it block volumes are refused."""
         if not re.fullmatch(r"[a-z0-9][a-z0-9_.-]*", scope):
             raise ValueError(f"invalid runtime scope {scope!r}")
         self.scope = scope
@@ -162,6 +166,7 @@ class DockerRuntime:
         # (container id, FinishedAt) -> exit code, and (container id, "oom " + FinishedAt) -> 1 if OOM-killed
         self._exit_codes: dict[tuple[str, str], int] = {}
         self._streams: set[DockerEventStream] = set()
+        self._block = LoopBlockStorage(block_root) if block_root is not None else None
 
     # ------------------------------------------------------------------------------------------ engine access
 
@@ -395,7 +400,7 @@ class DockerRuntime:
         mounts = [docker.types.Mount(TOOLS_DIR, self._volume_name(spec.pod_id, "tools"), type="volume",
                                      labels=self._labels(spec, "volume"))]
         for v in spec.volumes:
-            if v.kind == VolumeKind.HOST:
+            if v.kind in (VolumeKind.HOST, VolumeKind.BLOCK):
                 continue
             name = self._volume_name(spec.pod_id, v.name)
             opts = {"type": "tmpfs", "device": "tmpfs", "o": f"size={v.size_bytes}"} if v.kind == VolumeKind.MEMORY \
@@ -442,6 +447,9 @@ class DockerRuntime:
             v = volumes[m.volume]
             if v.kind == VolumeKind.HOST:
                 mounts.append(docker.types.Mount(m.path, v.host_path, type="bind", read_only=m.read_only))
+            elif v.kind == VolumeKind.BLOCK:  # mounted on the host (again, after a reboot) before the container
+                mounts.append(docker.types.Mount(m.path, self._blocks().mounted(v.claim or ""), type="bind",
+                                                 read_only=m.read_only))
             else:
                 mounts.append(docker.types.Mount(m.path, self._volume_name(spec.pod_id, v.name), type="volume",
                                                  read_only=m.read_only))
@@ -552,6 +560,42 @@ class DockerRuntime:
                 raise EngineError(f"cannot remove volume {volume['Name']}: {e.explanation}") from e
         for key in [k for k in self._pull_errors if k[0] == pod_id]:
             self._pull_errors.pop(key, None)
+
+    # ------------------------------------------------------------------------------------------ block volumes
+
+    def _blocks(self) -> LoopBlockStorage:
+        if self._block is None:
+            raise InvalidPodSpec("block volumes need a storage directory (DockerRuntime(block_root=...))")
+        return self._block
+
+    def ensure_block_volume(self, claim: str, size_bytes: int, labels: Mapping[str, str],
+                            from_snapshot: str | None = None) -> bool:
+        """Create the claim unless it exists (empty, or a copy of `from_snapshot`); True when made now."""
+        return self._blocks().ensure(claim, size_bytes, {**labels, MANAGED_LABEL: self.scope}, from_snapshot)
+
+    def delete_block_volume(self, claim: str) -> None:
+        """Unmount and delete the claim; its pods must be gone (a container still using it keeps the old
+        file system until it ends)."""
+        self._blocks().delete(claim)
+
+    def list_block_volumes(self, labels: Mapping[str, str] | None = None) -> dict[str, dict[str, str]]:
+        if self._block is None:
+            return {}
+        return {claim: {k: v for k, v in have.items() if k != MANAGED_LABEL}
+                for claim, have in self._block.list(labels).items()}
+
+    def snapshot_block_volume(self, claim: str, snapshot: str) -> int:
+        return self._blocks().snapshot(claim, snapshot)
+
+    def block_snapshot_exists(self, snapshot: str) -> bool:
+        return self._block is not None and self._block.snapshot_exists(snapshot)
+
+    def block_snapshot_size(self, snapshot: str) -> int:
+        return self._blocks().snapshot_size(snapshot)
+
+    def delete_block_snapshot(self, snapshot: str) -> None:
+        if self._block is not None:
+            self._block.delete_snapshot(snapshot)
 
     def _pod_containers(self, pod_id: str) -> list[dict]:
         return self._call(self._api().containers, all=True,

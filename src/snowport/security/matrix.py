@@ -168,7 +168,7 @@ MATRIX: dict[str, Requirement] = _rows(
     ("ALTER SERVICE SUSPEND", "SERVICE", ("OPERATE",)),
     ("ALTER SERVICE RESUME", "SERVICE", ("OPERATE",)),
     ("ALTER SERVICE FROM", "SERVICE", ("OPERATE",), "upgrade; READ on the image repositories as at CREATE"),
-    ("DROP SERVICE", "SERVICE", OWN),
+    ("DROP SERVICE", "SERVICE", OWN, "FORCE (needed with block volumes) needs the same"),
     ("SHOW SERVICES", "SERVICE", ("USAGE", "MONITOR", "OPERATE"), "lists the services the role has any of these on"),
     ("DESCRIBE SERVICE", "SERVICE", ("USAGE", "MONITOR", "OPERATE"), "the spec only for the owner"),
     ("SHOW SERVICE CONTAINERS IN SERVICE", "SERVICE", ("MONITOR",)),
@@ -189,6 +189,15 @@ MATRIX: dict[str, Requirement] = _rows(
     ("SHOW SECRETS", "SCHEMA", ("USAGE",), "lists the secrets the role has any privilege on; never a value"),
     ("USE SECRET IN SERVICE", "SECRET", ("READ",), "at CREATE SERVICE / ALTER SERVICE FROM, for each secret the "
      "spec names"),
+    ("ALTER SERVICE RESTORE VOLUME", "SERVICE", ("OPERATE",),
+     "and USAGE on the snapshot; the service must be suspended"),
+    # ---- snapshots of block volumes (spcs-reference 8.5) -------------------------------------
+    ("CREATE SNAPSHOT", "SCHEMA", ("CREATE SNAPSHOT",), "and OPERATE on the service"),
+    ("CREATE OR REPLACE SNAPSHOT", "SNAPSHOT", OWN, "and CREATE SNAPSHOT on the schema, OPERATE on the service"),
+    ("ALTER SNAPSHOT", "SNAPSHOT", OWN, "SET / UNSET COMMENT"),
+    ("DROP SNAPSHOT", "SNAPSHOT", OWN),
+    ("DESCRIBE SNAPSHOT", "SNAPSHOT", ("USAGE",)),
+    ("SHOW SNAPSHOTS", "SNAPSHOT", ("USAGE",), "lists the snapshots the role owns or may use"),
     # ---- network rules and integrations ------------------------------------------------------
     ("CREATE NETWORK RULE", "SCHEMA", ("CREATE NETWORK RULE",)),
     ("CREATE OR REPLACE NETWORK RULE", "NETWORK RULE", OWN, "and CREATE NETWORK RULE on the schema"),

@@ -110,6 +110,7 @@ OBJECT_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "SERVICE": ("USAGE", "MONITOR", "OPERATE"),
     "NETWORK RULE": (),
     "SECRET": ("USAGE", "READ"),
+    "SNAPSHOT": ("USAGE",),
     "ROLE": (),
 }
 

@@ -23,6 +23,7 @@ from snowport.commands import (
     secrets,
     services,
     session,
+    snapshots,
     stages,
     tables,
     users,
@@ -31,7 +32,7 @@ from snowport.commands import (
 from snowport.commands.columns import Col, Rows, columns
 from snowport.commands.context import Ctx
 from snowport.commands.grants import SECURABLE_KINDS, Securable
-from snowport.sql import render, table_sql
+from snowport.sql import render, snapshot_statements, table_sql
 from snowport.sql.copy_statement import parse as parse_copy
 from snowport.sql.lexer import Parser
 from snowport.sql.result import SCL, SELECT, USE, Result
@@ -85,6 +86,8 @@ def _create(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
         return render.outcome(image_repositories.create(ctx, parts, _props(p), or_replace, if_not_exists))
     if p.accept("SERVICE"):
         return _create_service(ctx, p)
+    if p.accept("SNAPSHOT"):
+        return snapshot_statements.create(ctx, p, or_replace)
     if p.accept("NETWORK", "RULE"):
         if_not_exists = p.accept("IF", "NOT", "EXISTS")
         parts = p.qualified_name(3)
@@ -161,9 +164,11 @@ def _drop(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
     if p.accept("SERVICE"):
         if_exists = p.accept("IF", "EXISTS")
         parts = p.qualified_name(3)
-        p.accept("FORCE")
+        force = p.accept("FORCE")
         p.expect_end()
-        return render.outcome(services.drop(ctx, parts, if_exists))
+        return render.outcome(services.drop(ctx, parts, if_exists, force))
+    if p.accept("SNAPSHOT"):
+        return snapshot_statements.drop(ctx, p)
     integration = _integration_kind(p)
     if integration is not None or p.peek_upper() == "INTEGRATION":
         p.expect("INTEGRATION")
@@ -271,7 +276,11 @@ def _alter(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
                 raise errors.SnowflakeError(1003, "42000", errors.compilation(
                     f"syntax error: unexpected '{next(iter(values))}' after the specification."))
             return render.outcome(services.upgrade(ctx, parts, source, if_exists))
+        if p.accept("RESTORE"):
+            return snapshot_statements.restore_volume(ctx, p, parts, if_exists)
         raise errors.unsupported("ALTER SERVICE " + p.peek_upper())
+    if p.accept("SNAPSHOT"):
+        return snapshot_statements.alter(ctx, p)
     if p.accept("NETWORK", "RULE"):
         if_exists = p.accept("IF", "EXISTS")
         parts = p.qualified_name(3)
@@ -603,6 +612,13 @@ def _show(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
             in_kind, in_parts = "DATABASE", [ctx.session.database]  # default scope: the current database
         database, schema = tables.show_scope(ctx, in_kind or "ACCOUNT", in_parts, "SHOW SERVICES")
         return render.rows(services.show(ctx, like, database, schema))
+    if p.accept("SNAPSHOTS"):
+        like = _like(p)
+        in_kind, in_parts = _in_scope(p)
+        _starts_and_limit(p)
+        p.expect_end()
+        database, schema = tables.show_scope(ctx, in_kind, in_parts, "SHOW SNAPSHOTS")
+        return render.rows(snapshots.show(ctx, like, database, schema))
     if p.accept("NETWORK", "RULES"):
         like = _like(p)
         in_kind, in_parts = _in_scope(p)
@@ -720,6 +736,8 @@ def _describe(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
         parts = p.qualified_name(3)
         p.expect_end()
         return render.rows(services.describe(ctx, parts))
+    if p.accept("SNAPSHOT"):
+        return snapshot_statements.describe(ctx, p)
     integration = _integration_kind(p)
     if integration is not None or p.peek_upper() == "INTEGRATION":
         p.expect("INTEGRATION")
