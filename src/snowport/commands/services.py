@@ -25,7 +25,7 @@ from snowport.commands.columns import Col, Rows, columns, created_on, like_match
 from snowport.commands.compute_pools import FAMILIES
 from snowport.commands.compute_pools import SUSPENDED as POOL_SUSPENDED
 from snowport.commands.context import Ctx
-from snowport.commands.kinds import SERVICE, storage_key
+from snowport.commands.kinds import JOB_SERVICE, SERVICE, storage_key
 from snowport.commands.lifecycle import Name
 from snowport.names import display, normalize
 from snowport.spec import ImageRefError, ServiceSpec, parse_spec
@@ -34,6 +34,7 @@ from snowport.stages.locations import parse_stage_ref
 RECONCILER = "services"
 PROPERTIES = ("MIN_INSTANCES", "MAX_INSTANCES", "MIN_READY_INSTANCES", "AUTO_RESUME", "AUTO_SUSPEND_SECS",
               "QUERY_WAREHOUSE", "EXTERNAL_ACCESS_INTEGRATIONS", "LOG_LEVEL", "COMMENT")
+JOB_PROPERTIES = ("QUERY_WAREHOUSE", "EXTERNAL_ACCESS_INTEGRATIONS", "COMMENT")
 READ_IMAGE = ("READ", "WRITE", "SERVICE READ", "SERVICE WRITE")
 
 
@@ -137,10 +138,22 @@ def _pin_images(ctx: Ctx, spec: ServiceSpec, target: Name) -> dict[str, dict[str
 
 
 def create(ctx: Ctx, parts: list[str], pool_name: str, source: SpecSource, values: dict[str, Any],
-           if_not_exists: bool = False) -> str:
-    target = lifecycle.resolve(ctx, SERVICE, parts, "CREATE SERVICE")
+           if_not_exists: bool = False, job: dict[str, Any] | None = None) -> str:
+    """CREATE SERVICE, and EXECUTE JOB SERVICE's creation of its job (`job`: the props that make the service
+    a job, see commands/jobs.py): the same checks, spec parsing and image pinning for both."""
+    return create_object(ctx, parts, pool_name, source, values, if_not_exists, job)[1]
+
+
+def create_object(ctx: Ctx, parts: list[str], pool_name: str, source: SpecSource, values: dict[str, Any],
+                  if_not_exists: bool = False, job: dict[str, Any] | None = None,
+                  created: Any = None) -> tuple[CatalogObject | None, str]:
+    """`created(service)`: runs once the creation committed, before the controller hears of it."""
+    kind = JOB_SERVICE if job is not None else SERVICE
+    allowed = JOB_PROPERTIES if job is not None else PROPERTIES
+    target = lifecycle.resolve(ctx, kind, parts, kind.create_command)
 
     def build() -> CatalogObject:
+        properties.only(values, allowed, "SERVICE")
         pool = ctx.catalog.get("COMPUTE POOL", pool_name)
         if pool is None or not ctx.auth.can_see(ctx.session, pool):
             raise errors.does_not_exist("Compute pool", display(pool_name))
@@ -165,8 +178,9 @@ def create(ctx: Ctx, parts: list[str], pool_name: str, source: SpecSource, value
             "compute_pool": pool.name, "spec_text": text, "using": source.using if source.template else None,
             "spec_digest": hashlib.sha256(text.encode()).hexdigest(), "images": _pin_images(ctx, spec, target),
             "suspended": False, "auto_resume": True, "created_by": ctx.session.user, "updated_on": time.time(),
+            **(job or {}),
         })
-        return _checked(properties.apply(service, values, "SERVICE", PROPERTIES, CONVERT))
+        return _checked(properties.apply(service, values, "SERVICE", allowed, CONVERT))
 
     def start(tx: Transaction, service: CatalogObject) -> None:
         pool = ctx.catalog.get("COMPUTE POOL", service.props["compute_pool"])
@@ -175,9 +189,11 @@ def create(ctx: Ctx, parts: list[str], pool_name: str, source: SpecSource, value
             ctx.catalog.update(pool.with_props(suspended=False, updated_on=time.time()))
             tx.after_commit(lambda: ctx.core.observed.set(pool.id, state="STARTING", auto_suspended=None))
         tx.after_commit(lambda: ctx.core.observed.set(service.id, status="PENDING", instances=[]))
+        if created is not None:
+            tx.after_commit(lambda: created(service))
         tx.after_commit(lambda: _notify(ctx, service))
 
-    return lifecycle.create(ctx, SERVICE, target, build, if_not_exists=if_not_exists, after=start)[1]
+    return lifecycle.create(ctx, kind, target, build, if_not_exists=if_not_exists, after=start)
 
 
 def _notify(ctx: Ctx, service: CatalogObject) -> None:
@@ -263,6 +279,8 @@ def _alter_properties(ctx: Ctx, parts: list[str], change: Any, if_exists: bool) 
 
 # ---- observed state, as SHOW and the system functions present it -------------------------------
 def status(ctx: Ctx, service: CatalogObject) -> str:
+    if service.props.get("is_job"):
+        return job_status(ctx.core.observed, service)
     if service.props.get("suspended"):
         return "SUSPENDED"
     pool = ctx.catalog.get("COMPUTE POOL", service.props["compute_pool"])
@@ -271,12 +289,24 @@ def status(ctx: Ctx, service: CatalogObject) -> str:
     return ctx.core.observed.value(service.id, "status", "PENDING")
 
 
+JOB_TERMINAL = ("DONE", "FAILED", "CANCELLED", "INTERNAL_ERROR")
+
+
+def job_status(observed: Any, job: CatalogObject) -> str:
+    """A job's status as the controller computed it (spcs-reference 4.3); CANCELLING from the moment its
+    cancel is asked for until the controller has stopped it, unless it had already ended."""
+    current = observed.value(job.id, "status", "PENDING")
+    if job.props.get("cancel_requested") and current not in JOB_TERMINAL:
+        return "CANCELLING"
+    return current
+
+
 def containers(ctx: Ctx, service: CatalogObject) -> list[dict[str, Any]]:
     """One entry per container per instance, as the controller last saw them; while the engine does not
     answer, each says so (what it last saw may no longer be true)."""
     found = list(ctx.core.observed.value(service.id, "containers", []))
     engine_error = ctx.core.observed.value(service.id, "engine_error")
-    if engine_error:
+    if engine_error and not ctx.core.observed.value(service.id, "finished_on"):  # an ended job's stay as seen
         return [{**c, "status": "PENDING", "message": engine_error} for c in found]
     return found
 
@@ -327,8 +357,8 @@ _TAIL = (
     Col("comment", value=lambda r: r.service.comment),
     Col("owner_role_type", value=lambda r: owner_role_type(r.service)),
     Col("query_warehouse", value=_s("query_warehouse")),
-    Col("is_job", value=lambda r: "false"),
-    Col("is_async_job", value=lambda r: "false"),
+    Col("is_job", value=lambda r: tf(bool(r.service.props.get("is_job")))),
+    Col("is_async_job", value=lambda r: tf(bool(r.service.props.get("is_async_job")))),
     Col("spec_digest", value=_s("spec_digest")),
     Col("is_upgrading", value=lambda r: r.upgrading),
     Col("managing_object_domain", value=lambda r: None),

@@ -178,6 +178,11 @@ MATRIX: dict[str, Requirement] = _rows(
     ("SPCS_WAIT_FOR", "SERVICE", ("USAGE", "MONITOR", "OPERATE"), "CALL <service>!SPCS_WAIT_FOR('<status>', <s>)"),
     ("SPCS_GET_LOGS", "SERVICE", ("MONITOR",), "as `<service>!SPCS_GET_LOGS()`; after DROP: the former owner role"),
     ("SPCS_GET_EVENTS", "SERVICE", ("MONITOR",), "as `<service>!SPCS_GET_EVENTS()`; after DROP: the former owner role"),
+    # ---- job services (spcs-reference 4, 13.2) ----------------------------------------------
+    ("EXECUTE JOB SERVICE", "SCHEMA", ("CREATE SERVICE",),
+     "and USAGE on the compute pool, READ on the spec's stage and image repositories, USAGE on integrations"),
+    ("SPCS_CANCEL_JOB", "SERVICE", ("OPERATE",), "as `<job>!SPCS_CANCEL_JOB()` (SELECT or CALL)"),
+    ("GET_JOB_HISTORY", NONE, (), "`SNOWFLAKE.SPCS.GET_JOB_HISTORY(...)`: only the current role's jobs"),
     # ---- network rules and integrations ------------------------------------------------------
     ("CREATE NETWORK RULE", "SCHEMA", ("CREATE NETWORK RULE",)),
     ("CREATE OR REPLACE NETWORK RULE", "NETWORK RULE", OWN, "and CREATE NETWORK RULE on the schema"),
