@@ -27,7 +27,7 @@ def names(n: int, tmp: str = "/tmp") -> dict[str, str]:
     s = f"{d}.S"
     return dict(
         n=str(n), R=f"PM_{n}", D=d, S=s, T=f"{s}.T", V=f"{s}.V", SRC=f"{s}.SRC", ST=f"{s}.ST", IR=f"{s}.IR",
-        W=f"PMW_{n}", P=f"PMP_{n}", SV=f"{s}.SV", NR=f"{s}.NR", EAI=f"PMEAI_{n}", U=f"PMU_{n}", RR=f"PMR_{n}", RT=f"PMRT_{n}", FILE=f"{tmp}/pm_{n}.csv",
+        W=f"PMW_{n}", P=f"PMP_{n}", SV=f"{s}.SV", JB=f"{s}.JB", NR=f"{s}.NR", EAI=f"PMEAI_{n}", U=f"PMU_{n}", RR=f"PMR_{n}", RT=f"PMRT_{n}", FILE=f"{tmp}/pm_{n}.csv",
         FILENAME=f"pm_{n}.csv", GETDIR=f"{tmp}/get_{n}", REPO_PATH=f"/pmdb_{n}/s/ir",
     )
 
@@ -258,6 +258,10 @@ SV_SPEC_V2 = f"$${SV_SPEC_V2_TEXT}$$"
 def upgraded_to_v2(rows: list[dict], ns: dict) -> bool:
     return rows[0]["spec_digest"] == hashlib.sha256(SV_SPEC_V2_TEXT.format(**ns).encode()).hexdigest()
 SHOW_SV = show("SERVICES", "SV", "SCHEMA {S}", "name", "owner", "status", "min_instances")
+# A job that stays PENDING on the suspended pool: ASYNC, so its statement returns at once.
+JOB = [*DB, *SV_POOL, "EXECUTE JOB SERVICE IN COMPUTE POOL {P} FROM SPECIFICATION " + SV_SPEC + " NAME = {JB} ASYNC = TRUE"]
+SEE_JB = ["GRANT USAGE ON SERVICE {JB} TO ROLE {R}", "GRANT MONITOR ON SERVICE {JB} TO ROLE {R}"]
+SHOW_JB = show("SERVICES", "JB", "SCHEMA {S}", "name", "owner", "status", "is_job")
 RULE_DEF = "TYPE = 'HOST_PORT' MODE = 'EGRESS' VALUE_LIST = ('example.com:443')"
 RULE = [*DB, "CREATE NETWORK RULE {NR} " + RULE_DEF + " COMMENT = 'before'"]
 SHOW_NR = show("NETWORK RULES", "NR", "SCHEMA {S}", "name", "owner", "comment")
@@ -595,6 +599,19 @@ CASES: list[Case] = [
          "CURRENT_TIMESTAMP())))", setup=SERVICE, base=USE_DB, without=SEE_SV,
          grant=priv("MONITOR", "SERVICE", "{SV}"), refusal=insufficient("service", "{SV}"),
          result=lambda rows, ns: all(r["EVENT_NAME"].endswith("STATUS_CHANGE") for r in rows)),
+    # ---- job services -------------------------------------------------------------------------
+    Case("EXECUTE JOB SERVICE", "EXECUTE JOB SERVICE IN COMPUTE POOL {P} NAME = {JB} ASYNC = TRUE "
+         "FROM SPECIFICATION " + SV_SPEC, setup=[*DB, *SV_POOL],
+         base=[*USE_DB, "GRANT USAGE ON COMPUTE POOL {P} TO ROLE {R}", "GRANT READ ON IMAGE REPOSITORY {IR} TO ROLE {R}"],
+         grant=priv("CREATE SERVICE", "SCHEMA", "{S}"), refusal=insufficient("schema", "S|{S}"), probe=SHOW_JB,
+         effect=has(name="JB", owner="{R}", is_job="true"),
+         result=lambda rows, ns: rows == [{"status": "Job JB successfully submitted."}]),
+    Case("SPCS_CANCEL_JOB", "SELECT {JB}!SPCS_CANCEL_JOB() AS C", setup=JOB, base=USE_DB, without=SEE_JB,
+         grant=priv("OPERATE", "SERVICE", "{JB}"), refusal=insufficient("service", "{JB}"), probe=SHOW_JB,
+         effect=lambda rows, ns: rows[0]["status"] in ("CANCELLING", "CANCELLED"),
+         result=lambda rows, ns: rows == [{"C": "Job JB successfully cancelled."}]),
+    Case("GET_JOB_HISTORY", "SELECT * FROM TABLE(SNOWFLAKE.SPCS.GET_JOB_HISTORY())", setup=JOB,
+         result=none),  # the job is SYSADMIN's: not the tester's to see
     # ---- network rules and integrations -------------------------------------------------------
     Case("CREATE NETWORK RULE", "CREATE NETWORK RULE {NR} " + RULE_DEF + " COMMENT = 'after'", setup=DB, base=USE_DB,
          grant=priv("CREATE NETWORK RULE", "SCHEMA", "{S}"), refusal=insufficient("schema", "S|{S}"), probe=SHOW_NR,

@@ -204,6 +204,22 @@ def test_an_async_job_with_replicas_sees_distinct_indexes(srv, cur):
     shown = _rows(cur, "SHOW SERVICES LIKE 'REPLICATED'")[0]
     assert (shown["is_job"], shown["is_async_job"], shown["target_instances"]) == ("true", "true", 3)
     _until(lambda: _status(cur, "REPLICATED") == "DONE", 60, "the replicated job ends DONE")
+    # SHOW JOB SERVICES lists jobs only, without is_job; EXCLUDE JOBS leaves them out (spcs-reference 3.5)
+    cur.execute("CREATE SERVICE A_SERVICE IN COMPUTE POOL JOBS_POOL FROM SPECIFICATION $$" + _spec(LONG) + "$$")
+    try:
+        jobs = _rows(cur, "SHOW JOB SERVICES LIKE '%E%'")
+        assert "is_job" not in jobs[0] and "is_async_job" in jobs[0]
+        assert "REPLICATED" in {j["name"] for j in jobs} and "A_SERVICE" not in {j["name"] for j in jobs}
+        plain = _rows(cur, "SHOW SERVICES EXCLUDE JOBS LIKE '%E%'")
+        assert [p["name"] for p in plain] == ["A_SERVICE"] and "is_async_job" not in plain[0]
+        assert {r["name"]: r["is_job"] for r in _rows(cur, "SHOW SERVICES LIKE '%E%'")}["A_SERVICE"] == "false"
+    finally:
+        cur.execute("DROP SERVICE A_SERVICE")
+    # a job runs as submitted: not suspended, resumed, upgraded or re-sized
+    for alter in ("SUSPEND", "RESUME", "SET MIN_INSTANCES = 5", f"FROM SPECIFICATION $${_spec('true')}$$"):
+        with pytest.raises(ProgrammingError) as e:
+            cur.execute(f"ALTER SERVICE REPLICATED {alter}")
+        assert "not supported for job service REPLICATED" in e.value.msg
     instances = _rows(cur, "SHOW SERVICE INSTANCES IN SERVICE REPLICATED")
     assert sorted((i["instance_id"], i["status"], i["service_status"]) for i in instances) == [
         ("0", "SUCCEEDED", "DONE"), ("1", "SUCCEEDED", "DONE"), ("2", "SUCCEEDED", "DONE")]
@@ -297,6 +313,19 @@ def test_job_history_keeps_dropped_jobs_for_their_owner_only(srv, cur):
         assert _history(cur) == []  # only the current role's jobs
     finally:
         cur.execute("USE ROLE JOB_ROLE")
+
+
+def test_drop_service_stops_a_running_job_and_its_history_says_deleted(srv, cur):
+    cur.execute(f"EXECUTE JOB SERVICE IN COMPUTE POOL JOBS_POOL NAME = DROPPED_JOB ASYNC = TRUE "
+                f"FROM SPECIFICATION $${_spec(LONG)}$$")
+    _until(lambda: "started" in {r["LOG"] for r in _rows(cur, "SELECT * FROM TABLE(DROPPED_JOB!SPCS_GET_LOGS())")},
+           60, "the job runs")
+    assert cur.execute("DROP SERVICE DROPPED_JOB").fetchone()[0] == "DROPPED_JOB successfully dropped."
+    _until(lambda: not _job_containers(srv, "DROPPED_JOB"), 30, "DROP removes the job's containers")
+    history = _until(lambda: [h for h in _history(cur, "DROPPED_JOB") if h["DELETED_TIME"] is not None], 10,
+                     "the history marks the job deleted")
+    assert (history[0]["STATUS"], history[0]["MESSAGE"]) == ("DELETED", "Job was deleted.")
+    assert "started" in {r["LOG"] for r in _rows(cur, "SELECT * FROM TABLE(DROPPED_JOB!SPCS_GET_LOGS())")}
 
 
 BAD = [

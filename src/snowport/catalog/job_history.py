@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 HISTORY_SECONDS = 30 * 86400.0
+ENDED = ("DONE", "FAILED", "CANCELLED", "INTERNAL_ERROR", "DELETED")
 
 
 class JobHistory:
@@ -64,11 +65,16 @@ class JobHistory:
                 self._write(merged)
 
     def deleted(self, job_id: int) -> None:
-        """The job is gone from the catalog (DROP, or its metadata's retention ended)."""
+        """The job is gone from the catalog (DROP, or its metadata's retention ended); one dropped before it
+        ended ends DELETED (spcs-reference 4.3)."""
         with self._lock:
             record = self.get(job_id)
-            if record is not None and not record.get("deleted"):
-                self._write({**record, "deleted": time.time()})
+            if record is None or record.get("deleted"):
+                return
+            now = time.time()
+            ended = record.get("status") in ENDED
+            self._write({**record, "deleted": now, **({} if ended else {
+                "status": "DELETED", "message": "Job was deleted.", "completed": now})})
 
     def records(self, now: float | None = None) -> list[dict[str, Any]]:
         """Every record younger than HISTORY_SECONDS, newest first; older ones are removed."""

@@ -206,6 +206,14 @@ def _target(ctx: Ctx, parts: list[str], command: str) -> Name:
     return lifecycle.resolve(ctx, SERVICE, parts, command)
 
 
+def _service_only(service: CatalogObject, command: str) -> CatalogObject:
+    """A job runs once as it was submitted: it is not suspended, resumed, upgraded or re-sized."""
+    if service.props.get("is_job"):
+        raise errors.invalid_value(f"{command} is not supported for job service {service.name}; cancel it with "
+                                   f"{service.name}!SPCS_CANCEL_JOB() or drop it.")
+    return service
+
+
 def drop(ctx: Ctx, parts: list[str], if_exists: bool = False) -> str:
     target = _target(ctx, parts, "DROP SERVICE")
 
@@ -216,10 +224,11 @@ def drop(ctx: Ctx, parts: list[str], if_exists: bool = False) -> str:
 
 
 def _set_suspended(ctx: Ctx, parts: list[str], command: str, suspended: bool, if_exists: bool) -> str:
-    service = lifecycle.alter(ctx, SERVICE, _target(ctx, parts, "ALTER SERVICE"), command,
-                              lambda s: s.with_props(suspended=suspended, updated_on=time.time(),
-                                                     **({"suspended_on": time.time()} if suspended else
-                                                        {"resumed_on": time.time()})), if_exists)
+    def change(s: CatalogObject) -> CatalogObject:
+        when = {"suspended_on": time.time()} if suspended else {"resumed_on": time.time()}
+        return _service_only(s, command).with_props(suspended=suspended, updated_on=time.time(), **when)
+
+    service = lifecycle.alter(ctx, SERVICE, _target(ctx, parts, "ALTER SERVICE"), command, change, if_exists)
     if service is not None:
         _notify(ctx, service)
     return lifecycle.SUCCESS
@@ -240,6 +249,7 @@ def upgrade(ctx: Ctx, parts: list[str], source: SpecSource, if_exists: bool = Fa
     target = _target(ctx, parts, "ALTER SERVICE FROM")
 
     def upgraded(service: CatalogObject) -> CatalogObject:
+        _service_only(service, "ALTER SERVICE FROM")
         text = _spec_text(ctx, source)
         spec = parse_spec(text, source.using if source.template else None)
         pool = ctx.catalog.get("COMPUTE POOL", service.props["compute_pool"])
@@ -271,7 +281,8 @@ def set_properties(ctx: Ctx, parts: list[str], values: dict[str, Any], if_exists
 def _alter_properties(ctx: Ctx, parts: list[str], change: Any, if_exists: bool) -> str:
     """SET / UNSET: the changed service checked as at CREATE, then the controller told."""
     service = lifecycle.alter(ctx, SERVICE, _target(ctx, parts, "ALTER SERVICE"), "ALTER SERVICE",
-                              lambda s: _checked(change(s).with_props(updated_on=time.time())), if_exists)
+                              lambda s: _checked(change(_service_only(s, "ALTER SERVICE SET / UNSET"))
+                                                 .with_props(updated_on=time.time())), if_exists)
     if service is not None:
         _notify(ctx, service)
     return lifecycle.SUCCESS
@@ -365,6 +376,9 @@ _TAIL = (
     Col("managing_object_name", value=lambda r: None),
 )
 SHOW_COLUMNS = columns(*_LEAD, *_TAIL)
+# SHOW JOB SERVICES has no is_job column, SHOW SERVICES EXCLUDE JOBS neither is_job nor is_async_job (3.5)
+JOB_SHOW_COLUMNS = columns(*_LEAD, *(c for c in _TAIL if c.name != "is_job"))
+EXCLUDE_JOBS_COLUMNS = columns(*_LEAD, *(c for c in _TAIL if c.name not in ("is_job", "is_async_job")))
 DESCRIBE_COLUMNS = columns(*_LEAD, Col("spec", value=lambda r: r.service.props.get("spec_text") if r.show_spec
                                        else None), *_TAIL)
 
@@ -384,11 +398,14 @@ def target_instances(observed: Any, service: CatalogObject) -> int:
     return low if chosen is None else max(low, min(int(service.props.get("max_instances", low)), int(chosen)))
 
 
-def show(ctx: Ctx, like: str | None, database: str | None, schema: str | None) -> Rows:
+def show(ctx: Ctx, like: str | None, database: str | None, schema: str | None, jobs: str | None = None) -> Rows:
+    """SHOW SERVICES; `jobs`: "ONLY" (SHOW JOB SERVICES) or "EXCLUDE" (SHOW SERVICES EXCLUDE JOBS)."""
     match = like_matcher(like)
+    wanted = {None: lambda s: True, "ONLY": lambda s: bool(s.props.get("is_job")),
+              "EXCLUDE": lambda s: not s.props.get("is_job")}[jobs]
     items = [_row(ctx, s) for s in ctx.catalog.list("SERVICE", database, schema)
-             if match(s.name) and ctx.auth.allows(ctx.session, "SHOW SERVICES", s)]
-    return Rows(SHOW_COLUMNS, items)
+             if match(s.name) and wanted(s) and ctx.auth.allows(ctx.session, "SHOW SERVICES", s)]
+    return Rows({None: SHOW_COLUMNS, "ONLY": JOB_SHOW_COLUMNS, "EXCLUDE": EXCLUDE_JOBS_COLUMNS}[jobs], items)
 
 
 def _visible(ctx: Ctx, parts: list[str], command: str) -> CatalogObject:

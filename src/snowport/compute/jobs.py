@@ -73,17 +73,25 @@ class JobController:
         if runnable:
             todo = [i for i in sorted(specs) if i not in started and i not in unschedulable
                     and specs[i].pod_id not in pods]
-            if todo:
-                runtime = self.core.runtime
-                runtime.ensure_network(runtime.scope)
-                self.r._refresh_token(job)
-                for instance in todo:
+            # a started replica's container that was never created (its image could not be pulled yet)
+            incomplete = [i for i in sorted(started & set(specs)) if specs[i].pod_id in pods
+                          and any(c.container_id is None for c in pods[specs[i].pod_id].containers)]
+            try:
+                if todo or incomplete:
+                    runtime = self.core.runtime
+                    runtime.ensure_network(runtime.scope)
+                    self.r._refresh_token(job)
+                for instance in todo + incomplete:
                     with self.r._pull_auth(job) as auth:
                         runtime.create_pod(specs[instance], auth)
                     started.add(instance)
                     created = True
                     # recorded at once: a replica runs once, even if this reconcile fails after it
                     self.core.observed.set(job.id, started=sorted(started))
+            except Exception as exc:
+                # what failed is part of what the user sees; the retry (with backoff) comes from the runner
+                self.r._observe(job, specs, error=f"{type(exc).__name__}: {exc}", unschedulable=unschedulable)
+                raise
         self.r._observe(job, specs, unschedulable=unschedulable, pods=None if created else list(pods.values()))
         self._lost(job, started, pods if not created else None)
         state = self.core.observed.value(job.id, "status", "PENDING")

@@ -640,7 +640,9 @@ def _show(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
         parts = p.qualified_name(3)
         p.expect_end()
         return render.rows(services.show_instances(ctx, parts))
-    if p.accept("SERVICES"):
+    job_services = p.accept("JOB", "SERVICES")
+    if job_services or p.accept("SERVICES"):
+        jobs_only = "ONLY" if job_services else "EXCLUDE" if p.accept("EXCLUDE", "JOBS") else None
         like = _like(p)
         in_kind, in_parts = _in_scope(p)
         _starts_and_limit(p)
@@ -648,7 +650,7 @@ def _show(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
         if in_kind is None and ctx.session.database is not None:
             in_kind, in_parts = "DATABASE", [ctx.session.database]  # default scope: the current database
         database, schema = tables.show_scope(ctx, in_kind or "ACCOUNT", in_parts, "SHOW SERVICES")
-        return render.rows(services.show(ctx, like, database, schema))
+        return render.rows(services.show(ctx, like, database, schema, jobs_only))
     if p.accept("NETWORK", "RULES"):
         like = _like(p)
         in_kind, in_parts = _in_scope(p)
