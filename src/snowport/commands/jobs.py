@@ -175,7 +175,7 @@ def _request_cancel(ctx: Ctx, job: CatalogObject) -> None:
         if current is None or current.props.get("cancel_requested"):
             return
         ctx.catalog.update(current.with_props(cancel_requested=True, cancelled_on=time.time()))
-    services._notify(ctx, job)
+    services.notify(ctx, job)
 
 
 # ---- <job>!SPCS_CANCEL_JOB() ----------------------------------------------------------------------
@@ -196,7 +196,7 @@ def cancel(ctx: Ctx, parts: list[str]) -> str:
         return obj.with_props(cancel_requested=True, cancelled_on=time.time())
 
     lifecycle.alter(ctx, SERVICE, target, CANCEL, requested)
-    services._notify(ctx, job)
+    services.notify(ctx, job)
     return f"Job {job.name} successfully cancelled."
 
 

@@ -202,6 +202,11 @@ def _notify(ctx: Ctx, service: CatalogObject) -> None:
         ctx.core.controllers.notify("compute-pools", service.props["compute_pool"])
 
 
+def notify(ctx: Ctx, service: CatalogObject) -> None:
+    """Tell the service controller (and the pool's) that the service's desired state changed."""
+    _notify(ctx, service)
+
+
 def _target(ctx: Ctx, parts: list[str], command: str) -> Name:
     return lifecycle.resolve(ctx, SERVICE, parts, command)
 

@@ -38,35 +38,42 @@ def job_env(service: Any, instance: int) -> dict[str, str]:
     return {JOBS_COUNT: str(int(service.props.get("replicas", 1))), JOB_INDEX: str(instance)}
 
 
-class JobController:
-    """The job part of the service controller (`reconciler`: the ServiceReconciler it belongs to)."""
+class JobReconciling:
+    """The job part of the service controller, mixed into ServiceReconciler (compute/services.py), whose
+    pod building, placement, token and observation it uses."""
 
-    def __init__(self, reconciler: Any) -> None:
-        self.r = reconciler
-        self.core = reconciler.core
+    core: Any
+    _specs: Any
+    _wanted: Any
+    _placement: Any
+    _refresh_token: Any
+    _pull_auth: Any
+    _observe: Any
+    _again_soon: Any
+    _wake_waiting_neighbours: Any
 
     @property
     def _settings(self) -> Any:
         return self.core.settings
 
-    def reconcile(self, job: Any, pods: dict[str, PodStatus]) -> None:
+    def _reconcile_job(self, job: Any, pods: dict[str, PodStatus]) -> None:
         observed = self.core.observed
         finished_on = observed.value(job.id, "finished_on")
         if finished_on is None and job.props.get("cancel_requested"):
-            self._cancel(job, pods)
+            self._cancel_job(job, pods)
         elif finished_on is None:
-            self._run(job, pods)
+            self._run_job(job, pods)
         else:
-            self._after_end(job, pods, float(finished_on))
+            self._after_job_end(job, pods, float(finished_on))
 
     # ---- running ------------------------------------------------------------------------------
-    def _run(self, job: Any, pods: dict[str, PodStatus]) -> None:
+    def _run_job(self, job: Any, pods: dict[str, PodStatus]) -> None:
         before = self.core.observed.value(job.id, "status")
         replicas = int(job.props.get("replicas", 1))
-        specs = self.r._specs(job, replicas)
+        specs = self._specs(job, replicas)
         started = set(self.core.observed.value(job.id, "started", []))
-        runnable = self.r._wanted(job) > 0  # 0 while its pool is suspended
-        placement = self.r._placement(job) if runnable else None
+        runnable = self._wanted(job) > 0  # 0 while its pool is suspended
+        placement = self._placement(job) if runnable else None
         unschedulable = {i for i in specs if i not in started and placement is not None
                          and not placement.fits(job.id, i)}
         created = False
@@ -80,9 +87,9 @@ class JobController:
                 if todo or incomplete:
                     runtime = self.core.runtime
                     runtime.ensure_network(runtime.scope)
-                    self.r._refresh_token(job)
+                    self._refresh_token(job)
                 for instance in todo + incomplete:
-                    with self.r._pull_auth(job) as auth:
+                    with self._pull_auth(job) as auth:
                         runtime.create_pod(specs[instance], auth)
                     started.add(instance)
                     created = True
@@ -90,19 +97,19 @@ class JobController:
                     self.core.observed.set(job.id, started=sorted(started))
             except Exception as exc:
                 # what failed is part of what the user sees; the retry (with backoff) comes from the runner
-                self.r._observe(job, specs, error=f"{type(exc).__name__}: {exc}", unschedulable=unschedulable)
+                self._observe(job, specs, error=f"{type(exc).__name__}: {exc}", unschedulable=unschedulable)
                 raise
-        self.r._observe(job, specs, unschedulable=unschedulable, pods=None if created else list(pods.values()))
-        self._lost(job, started, pods if not created else None)
+        self._observe(job, specs, unschedulable=unschedulable, pods=None if created else list(pods.values()))
+        self._lost_replicas(job, started, pods if not created else None)
         state = self.core.observed.value(job.id, "status", "PENDING")
         if state in JOB_TERMINAL:
-            self._ended(job, state)
+            self._job_ended(job, state)
         elif state != before:
-            self._record(job, state)
+            self._record_job(job, state)
         elif created or state == "PENDING":
-            self.r._again_soon(job.id, 1.0)
+            self._again_soon(job.id, 1.0)
 
-    def _lost(self, job: Any, started: set[int], pods: dict[str, PodStatus] | None) -> None:
+    def _lost_replicas(self, job: Any, started: set[int], pods: dict[str, PodStatus] | None) -> None:
         """An instance whose pod was started and is gone (removed behind Snowport's back) has failed:
         a replica is never run twice."""
         if pods is None:
@@ -118,17 +125,17 @@ class JobController:
                       if int(c["instanceId"]) in gone else c for c in seen]
         self.core.observed.set(job.id, instances=instances, containers=containers, status=job_state(instances))
 
-    def _ended(self, job: Any, state: str) -> None:
+    def _job_ended(self, job: Any, state: str) -> None:
         now = time.time()
         self.core.observed.set(job.id, finished_on=now)
-        self._record(job, state, completed=now)
-        self.r._again_soon(job.id, max(0.1, float(self._settings.job_cleanup_seconds)))
+        self._record_job(job, state, completed=now)
+        self._again_soon(job.id, max(0.1, float(self._settings.job_cleanup_seconds)))
 
     # ---- cancelling ---------------------------------------------------------------------------
-    def _cancel(self, job: Any, pods: dict[str, PodStatus]) -> None:
+    def _cancel_job(self, job: Any, pods: dict[str, PodStatus]) -> None:
         """Stop every replica (SIGTERM, then SIGKILL after the grace period): CANCELLING until they are
         gone, then CANCELLED, with what the containers last showed kept."""
-        self._record(job, "CANCELLING")
+        self._record_job(job, "CANCELLING")
         for pod_id in list(pods):
             self.core.runtime.delete_pod(pod_id)
         containers = [c if c.get("status") in ("DONE", "FAILED") else
@@ -139,29 +146,29 @@ class JobController:
         now = time.time()
         self.core.observed.set(job.id, status="CANCELLED", containers=containers, instances=instances,
                                finished_on=now, cleaned=True)
-        self._record(job, "CANCELLED", completed=now)
+        self._record_job(job, "CANCELLED", completed=now)
 
     # ---- after the end ------------------------------------------------------------------------
-    def _after_end(self, job: Any, pods: dict[str, PodStatus], finished_on: float) -> None:
+    def _after_job_end(self, job: Any, pods: dict[str, PodStatus], finished_on: float) -> None:
         now = time.time()
         cleanup_at = finished_on + float(self._settings.job_cleanup_seconds)
         if pods and not self.core.observed.value(job.id, "cleaned"):
             # replicas still stopping after another failed: followed until the pods go, status kept
-            specs = self.r._specs(job, int(job.props.get("replicas", 1)))
+            specs = self._specs(job, int(job.props.get("replicas", 1)))
             frozen = self.core.observed.value(job.id, "status")
-            self.r._observe(job, specs, pods=list(pods.values()))
+            self._observe(job, specs, pods=list(pods.values()))
             self.core.observed.set(job.id, status=frozen)
         if pods and now >= cleanup_at:
             for pod_id in list(pods):
                 self.core.runtime.delete_pod(pod_id)
             self.core.observed.set(job.id, cleaned=True)
-            self.r._wake_waiting_neighbours(job.id)
+            self._wake_waiting_neighbours(job.id)
         elif pods:
-            self.r._again_soon(job.id, cleanup_at - now)
+            self._again_soon(job.id, cleanup_at - now)
         if now >= finished_on + float(self._settings.job_retention_seconds):
-            self._forget(job)
+            self._forget_job(job)
 
-    def _forget(self, job: Any) -> None:
+    def _forget_job(self, job: Any) -> None:
         """The job's metadata has been kept its time: it leaves the catalog (its history stays)."""
         catalog = self.core.catalog
         with catalog.transaction():
@@ -173,7 +180,7 @@ class JobController:
         if self.core.controllers is not None:
             self.core.controllers.notify(RECONCILER, job.id)
 
-    def _record(self, job: Any, state: str, **more: Any) -> None:
+    def _record_job(self, job: Any, state: str, **more: Any) -> None:
         observed = self.core.observed
         self.core.job_history.update(
             job.id, status=state, message=MESSAGES.get(state, state),

@@ -21,7 +21,7 @@ from typing import Any
 from snowport.commands.compute_pools import SUSPENDED as POOL_SUSPENDED
 from snowport.commands.jobs import job_state
 from snowport.commands.services import RECONCILER, target_instances
-from snowport.compute.jobs import JobController, is_job, job_env
+from snowport.compute.jobs import JobReconciling, is_job, job_env
 from snowport.compute.placement import UNSCHEDULABLE, Placement, place
 from snowport.compute.rollout import PodView, plan, revision
 from snowport.runtime import (
@@ -67,7 +67,7 @@ def _rfc3339(when: Any) -> str | None:
     return when.strftime("%Y-%m-%dT%H:%M:%SZ") if when else None
 
 
-class ServiceReconciler:
+class ServiceReconciler(JobReconciling):
     name = RECONCILER
     max_backoff = 8.0  # a failed start or restart is retried within seconds: a user is waiting on it
 
@@ -112,7 +112,7 @@ class ServiceReconciler:
                                        "reachable; instances start once it is back.")
             raise
         if is_job(service):
-            JobController(self).reconcile(service, pods)
+            self._reconcile_job(service, pods)
             return
         wanted = self._wanted(service)
         specs = self._specs(service, wanted) if service is not None else {}
