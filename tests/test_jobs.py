@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
 import time
 
 import pytest
@@ -271,6 +272,29 @@ def test_cancelling_the_statement_cancels_a_synchronous_job(srv, cur):
     assert name == "JOB_" + query_id.replace("-", "_").upper()
     _until(lambda: _status(cur, name) == "CANCELLED", 30, "the default-named job ends CANCELLED")
     assert [(h["STATUS"], h["QUERY_ID"]) for h in _history(cur, name)] == [("CANCELLED", query_id)]
+    # cursor.abort_query(<query id>) from another session of the user (the query id: its job's QUERY_ID)
+    failures: list[BaseException] = []
+
+    def run_job() -> None:
+        with srv.connect() as other:
+            other_cur = other.cursor()
+            other_cur.execute("USE ROLE JOB_ROLE")
+            try:
+                other_cur.execute(f"EXECUTE JOB SERVICE IN COMPUTE POOL JOBS_POOL NAME = JOBS_DB.PUBLIC.ABORTED "
+                                  f"FROM SPECIFICATION $${_spec(LONG)}$$")
+            except ProgrammingError as err:
+                failures.append(err)
+
+    runner = threading.Thread(target=run_job)
+    runner.start()
+    try:
+        aborted = _until(lambda: _history(cur, "ABORTED"), 60, "the job submitted")[0]
+        _until(lambda: _status(cur, "ABORTED") == "RUNNING", 60, "the job runs")
+        assert cur.abort_query(aborted["QUERY_ID"])
+    finally:
+        runner.join(60)
+    assert len(failures) == 1 and failures[0].errno == 604, failures
+    _until(lambda: _status(cur, "ABORTED") == "CANCELLED", 30, "the aborted job ends CANCELLED")
     # STATEMENT_TIMEOUT_IN_SECONDS cancels it too
     cur.execute("ALTER SESSION SET STATEMENT_TIMEOUT_IN_SECONDS = 4")
     try:

@@ -103,13 +103,14 @@ class QueryStore:
             r.cancelled.set()
         return [r.id for r in running]
 
-    def abort(self, session_id: int, query_id: str | None = None, request_id: str | None = None) -> bool:
-        """Cancel the session's running statement named by its query id or the client's request id."""
+    def abort(self, allowed: Any, query_id: str | None = None, request_id: str | None = None) -> bool:
+        """Cancel the running statement named by its query id or the client's request id, if it runs in a
+        session `allowed(session_id)` accepts (the caller's user's)."""
         found = False
         for r in list(self._records.values()):
             named = (query_id is not None and r.id == query_id) or (
                 request_id is not None and r.request_id == request_id)
-            if r.session_id == session_id and r.status == "RUNNING" and named:
+            if named and r.status == "RUNNING" and allowed(r.session_id):
                 r.cancelled.set()
                 found = True
         return found

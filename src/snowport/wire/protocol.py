@@ -364,7 +364,12 @@ class WireProtocol:
         except (ValueError, OSError):
             body = {}
         request_id = body.get("requestId") if isinstance(body, dict) else None
-        self.core.queries.abort(session.id, query_id=request.path_params.get("query_id"),
+
+        def same_user(session_id: int) -> bool:  # a user may cancel its own statements in any of its sessions
+            other = self.core.sessions.by_id(session_id)
+            return session_id == session.id or (other is not None and other.user == session.user)
+
+        self.core.queries.abort(same_user, query_id=request.path_params.get("query_id"),
                                 request_id=str(request_id) if request_id else None)
         return _ok()
 
