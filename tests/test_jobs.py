@@ -205,6 +205,8 @@ def test_an_async_job_with_replicas_sees_distinct_indexes(srv, cur):
     shown = _rows(cur, "SHOW SERVICES LIKE 'REPLICATED'")[0]
     assert (shown["is_job"], shown["is_async_job"], shown["target_instances"]) == ("true", "true", 3)
     _until(lambda: _status(cur, "REPLICATED") == "DONE", 60, "the replicated job ends DONE")
+    # an ended job no longer keeps its pool busy (its metadata stays)
+    _until(lambda: _rows(cur, "SHOW COMPUTE POOLS LIKE 'JOBS_POOL'")[0]["num_jobs"] == 0, 10, "num_jobs back to 0")
     # SHOW JOB SERVICES lists jobs only, without is_job; EXCLUDE JOBS leaves them out (spcs-reference 3.5)
     cur.execute("CREATE SERVICE A_SERVICE IN COMPUTE POOL JOBS_POOL FROM SPECIFICATION $$" + _spec(LONG) + "$$")
     try:
@@ -234,6 +236,18 @@ def test_an_async_job_with_replicas_sees_distinct_indexes(srv, cur):
     assert json.loads(history[0]["PARAMETERS"]) == {"ASYNC": True, "REPLICAS": 3}
     assert history[0]["MESSAGE"] == "Job completed successfully."
     assert history[0]["COMPLETED_TIME"] is not None and history[0]["DELETED_TIME"] is None
+
+
+def test_a_job_from_a_template_file_on_a_stage(srv, cur, tmp_path):
+    template = tmp_path / "job.yaml"
+    template.write_text(_spec("echo {{ greeting }} from $SNOWFLAKE_SERVICE_NAME"))
+    cur.execute("CREATE STAGE JOBS_DB.PUBLIC.SPECS")
+    cur.execute(f"PUT file://{template} @JOBS_DB.PUBLIC.SPECS AUTO_COMPRESS = FALSE")
+    cur.execute("EXECUTE JOB SERVICE IN COMPUTE POOL JOBS_POOL NAME = TEMPLATED FROM @JOBS_DB.PUBLIC.SPECS "
+                "SPECIFICATION_TEMPLATE_FILE = 'job.yaml' USING (greeting => 'hello')")
+    assert cur.fetchone()[0] == "Job TEMPLATED completed successfully with status: DONE."
+    assert [r["LOG"] for r in _rows(cur, "SELECT * FROM TABLE(TEMPLATED!SPCS_GET_LOGS())")] == [
+        "hello from TEMPLATED"]
 
 
 def test_spcs_cancel_job_cancels_an_async_job(srv, cur):

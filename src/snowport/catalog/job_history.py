@@ -20,6 +20,13 @@ HISTORY_SECONDS = 30 * 86400.0
 ENDED = ("DONE", "FAILED", "CANCELLED", "INTERNAL_ERROR", "DELETED")
 
 
+def ended_job(observed: Any, service: Any) -> bool:
+    """A job that ended (or is being cancelled): it holds no room on its pool, does not keep the pool busy
+    and does not stop a DROP COMPUTE POOL, though its metadata stays visible for 30 days."""
+    return bool(service.props.get("is_job")) and bool(
+        service.props.get("cancel_requested") or observed.value(service.id, "finished_on"))
+
+
 class JobHistory:
     """Thread-safe store of job records (plain dicts, see `create` for the keys)."""
 

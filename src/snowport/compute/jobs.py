@@ -106,7 +106,7 @@ class JobReconciling:
             self._job_ended(job, state)
         elif state != before:
             self._record_job(job, state)
-        elif created or state == "PENDING":
+        elif created:  # followed closely while its containers start (the engine's events do the rest)
             self._again_soon(job.id, 1.0)
 
     def _lost_replicas(self, job: Any, started: set[int], pods: dict[str, PodStatus] | None) -> None:

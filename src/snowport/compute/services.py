@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from snowport.catalog.job_history import ended_job
 from snowport.commands.compute_pools import SUSPENDED as POOL_SUSPENDED
 from snowport.commands.jobs import job_state
 from snowport.commands.services import RECONCILER, target_instances
@@ -87,8 +88,7 @@ class ServiceReconciler(JobReconciling):
     def _wanted(self, service: Any) -> int:
         if service is None or service.props.get("suspended"):
             return 0
-        if is_job(service) and (service.props.get("cancel_requested")
-                                or self.core.observed.value(service.id, "finished_on")):
+        if ended_job(self.core.observed, service):
             return 0  # an ended job holds no room on its pool
         pool = self.core.catalog.get("COMPUTE POOL", service.props["compute_pool"])
         if pool is None or self.core.observed.value(pool.id, "state") == POOL_SUSPENDED:
