@@ -176,6 +176,9 @@ def test_a_failing_job_fails_its_statement_and_is_cleaned_up_with_its_logs_kept(
     assert "FAILS" in message and "FAILED" in message, message
     assert "instance 0" in message and "container 'main'" in message and "exit code 3" in message, message
     assert _status(cur, "FAILS") == "FAILED"
+    with pytest.raises(ProgrammingError) as e:  # at once: a failed job does not get DONE by waiting
+        cur.execute("CALL FAILS!SPCS_WAIT_FOR('DONE', 600)")
+    assert "its status is FAILED" in e.value.msg
     containers = _rows(cur, "SHOW SERVICE CONTAINERS IN SERVICE FAILS")
     assert [(c["status"], c["last_exit_code"], c["restart_count"]) for c in containers] == [("FAILED", 3, 0)]
     # never restarted; its containers go after the cleanup delay, what was observed and the logs stay
@@ -204,7 +207,8 @@ def test_an_async_job_with_replicas_sees_distinct_indexes(srv, cur):
     assert time.monotonic() - started < 5
     shown = _rows(cur, "SHOW SERVICES LIKE 'REPLICATED'")[0]
     assert (shown["is_job"], shown["is_async_job"], shown["target_instances"]) == ("true", "true", 3)
-    _until(lambda: _status(cur, "REPLICATED") == "DONE", 60, "the replicated job ends DONE")
+    assert cur.execute("CALL REPLICATED!SPCS_WAIT_FOR('DONE', 60)").fetchall() == [
+        ("Service REPLICATED reached status DONE.",)]
     # an ended job no longer keeps its pool busy (its metadata stays)
     _until(lambda: _rows(cur, "SHOW COMPUTE POOLS LIKE 'JOBS_POOL'")[0]["num_jobs"] == 0, 10, "num_jobs back to 0")
     # SHOW JOB SERVICES lists jobs only, without is_job; EXCLUDE JOBS leaves them out (spcs-reference 3.5)

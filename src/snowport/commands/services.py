@@ -492,7 +492,9 @@ def get_status(ctx: Ctx, name: str, timeout_seconds: float = 0) -> str:
 
 REACHABLE_FROM = {"RUNNING": ("PENDING", "RUNNING"), "SUSPENDED": ("SUSPENDING", "SUSPENDED", "RUNNING", "PENDING",
                                                                  "FAILED"),
-                  "PENDING": ("PENDING",), "FAILED": ("PENDING", "RUNNING", "FAILED")}
+                  "PENDING": ("PENDING",), "FAILED": ("PENDING", "RUNNING", "FAILED"),
+                  # jobs
+                  "DONE": ("PENDING", "RUNNING"), "CANCELLED": ("PENDING", "RUNNING", "CANCELLING")}
 
 
 def wait_for(ctx: Ctx, parts: list[str], wanted: str, timeout_seconds: float) -> str:
