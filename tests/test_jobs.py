@@ -400,3 +400,52 @@ def test_bad_input_is_refused_and_creates_nothing(srv, cur, sql, named):
     assert e.value.sqlstate and e.value.errno, e.value
     assert _rows(cur, "SHOW SERVICES LIKE 'BAD%'") == []
     assert len(_history(cur)) == before
+
+
+def test_a_restarted_server_follows_its_jobs_and_deletes_them_after_their_retention(tmp_path):
+    """Jobs outlive a restart of Snowport (pods adopted, a replica never run twice); an ended job's
+    metadata goes after SNOWPORT_JOB_RETENTION_SECONDS while its history stays."""
+    settings = dict(SNOWPORT_SERVICE_TICK_SECONDS="1", SNOWPORT_WAREHOUSE_TICK_SECONDS="0.2",
+                    SNOWPORT_JOB_CLEANUP_SECONDS="1", SNOWPORT_JOB_RETENTION_SECONDS="8")
+    data = tmp_path / "data"
+    server = start_server(data, **settings)
+    scope = runtime_scope(data)
+    try:
+        conn = server.connect()
+        c = conn.cursor()
+        for sql in ("CREATE ROLE R_ROLE", "GRANT CREATE DATABASE ON ACCOUNT TO ROLE R_ROLE",
+                    "GRANT CREATE COMPUTE POOL ON ACCOUNT TO ROLE R_ROLE", "GRANT ROLE R_ROLE TO USER ADMIN",
+                    "USE ROLE R_ROLE", "CREATE DATABASE JOBS_DB", "CREATE IMAGE REPOSITORY JOBS_DB.PUBLIC.JOBS_REPO",
+                    "CREATE COMPUTE POOL R_POOL MIN_NODES = 1 MAX_NODES = 1 INSTANCE_FAMILY = CPU_X64_XS",
+                    "USE SCHEMA JOBS_DB.PUBLIC"):
+            c.execute(sql)
+        push_app_image(server.port, "jobs_db/public/jobs_repo/app:1", tmp_path / "push", ADMIN_PASSWORD)
+        # each run appends a line to a file it keeps: a replica run twice would show two lines
+        c.execute(f"EXECUTE JOB SERVICE IN COMPUTE POOL R_POOL NAME = SURVIVOR ASYNC = TRUE FROM SPECIFICATION "
+                  f"$${_spec('echo run >> /tmp/runs; sleep 6; cat /tmp/runs')}$$")
+        _until(lambda: _status(c, "SURVIVOR") == "RUNNING", 60, "the job runs")
+        conn.close()
+        server.stop()
+        server = start_server(data, port=server.port, **settings)
+        conn = server.connect()
+        c = conn.cursor()
+        c.execute("USE ROLE R_ROLE")
+        c.execute("USE SCHEMA JOBS_DB.PUBLIC")
+        assert c.execute("CALL SURVIVOR!SPCS_WAIT_FOR('DONE', 60)").fetchone()[0] == \
+            "Service SURVIVOR reached status DONE."
+        assert [r["LOG"] for r in _rows(c, "SELECT * FROM TABLE(SURVIVOR!SPCS_GET_LOGS())")] == ["run"]
+        # retention: the ended job leaves the catalog (002003), its history stays with DELETED_TIME
+        _until(lambda: not _rows(c, "SHOW SERVICES LIKE 'SURVIVOR'"), 30, "the job deleted after its retention")
+        with pytest.raises(ProgrammingError) as e:
+            c.execute("DESCRIBE SERVICE SURVIVOR")
+        assert e.value.errno == 2003
+        history = _history(c, "SURVIVOR")
+        assert [(h["STATUS"], h["DELETED_TIME"] is not None) for h in history] == [("DONE", True)]
+        assert [r["LOG"] for r in _rows(c, "SELECT * FROM TABLE(SURVIVOR!SPCS_GET_LOGS())")] == ["run"]
+        conn.close()
+    finally:
+        server.stop()
+        ids = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=snowport.managed={scope}"],
+                             capture_output=True, text=True).stdout.split()
+        if ids:
+            subprocess.run(["docker", "rm", "-f", *ids], capture_output=True)
