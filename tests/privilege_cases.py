@@ -27,7 +27,7 @@ def names(n: int, tmp: str = "/tmp") -> dict[str, str]:
     s = f"{d}.S"
     return dict(
         n=str(n), R=f"PM_{n}", D=d, S=s, T=f"{s}.T", V=f"{s}.V", SRC=f"{s}.SRC", ST=f"{s}.ST", IR=f"{s}.IR",
-        W=f"PMW_{n}", P=f"PMP_{n}", SV=f"{s}.SV", NR=f"{s}.NR", SEC=f"{s}.SEC", EAI=f"PMEAI_{n}", U=f"PMU_{n}", RR=f"PMR_{n}", RT=f"PMRT_{n}", FILE=f"{tmp}/pm_{n}.csv",
+        W=f"PMW_{n}", P=f"PMP_{n}", SV=f"{s}.SV", NR=f"{s}.NR", SEC=f"{s}.SEC", JB=f"{s}.JB", EAI=f"PMEAI_{n}", U=f"PMU_{n}", RR=f"PMR_{n}", RT=f"PMRT_{n}", FILE=f"{tmp}/pm_{n}.csv",
         FILENAME=f"pm_{n}.csv", GETDIR=f"{tmp}/get_{n}", REPO_PATH=f"/pmdb_{n}/s/ir",
     )
 
@@ -272,6 +272,10 @@ BLOCK_SERVICE = [*DB, *SV_POOL, "CREATE SERVICE {SV} IN COMPUTE POOL {P} FROM SP
 SNAP = [*BLOCK_SERVICE, 'CREATE SNAPSHOT {S}.SNAP FROM SERVICE {SV} VOLUME "data" INSTANCE 0 COMMENT = \'before\'']
 SEE_SNAP = ["GRANT USAGE ON SNAPSHOT {S}.SNAP TO ROLE {R}"]
 SHOW_SNAP = show("SNAPSHOTS", "SNAP", "SCHEMA {S}", "name", "owner", "comment")
+# A job that stays PENDING on the suspended pool: ASYNC, so its statement returns at once.
+JOB = [*DB, *SV_POOL, "EXECUTE JOB SERVICE IN COMPUTE POOL {P} FROM SPECIFICATION " + SV_SPEC + " NAME = {JB} ASYNC = TRUE"]
+SEE_JB = ["GRANT USAGE ON SERVICE {JB} TO ROLE {R}", "GRANT MONITOR ON SERVICE {JB} TO ROLE {R}"]
+SHOW_JB = show("SERVICES", "JB", "SCHEMA {S}", "name", "owner", "status", "is_job")
 RULE_DEF = "TYPE = 'HOST_PORT' MODE = 'EGRESS' VALUE_LIST = ('example.com:443')"
 RULE = [*DB, "CREATE NETWORK RULE {NR} " + RULE_DEF + " COMMENT = 'before'"]
 SHOW_NR = show("NETWORK RULES", "NR", "SCHEMA {S}", "name", "owner", "comment")
@@ -661,6 +665,19 @@ CASES: list[Case] = [
          result=contains(name="SNAP", volume_name="data", instance=0, state="CREATED")),
     Case("SHOW SNAPSHOTS", "SHOW SNAPSHOTS LIKE 'SNAP' IN SCHEMA {S}", setup=SNAP, base=USE_DB,
          grant=priv("USAGE", "SNAPSHOT", "{S}.SNAP"), without_result=none, result=contains(name="SNAP")),
+    # ---- job services -------------------------------------------------------------------------
+    Case("EXECUTE JOB SERVICE", "EXECUTE JOB SERVICE IN COMPUTE POOL {P} NAME = {JB} ASYNC = TRUE "
+         "FROM SPECIFICATION " + SV_SPEC, setup=[*DB, *SV_POOL],
+         base=[*USE_DB, "GRANT USAGE ON COMPUTE POOL {P} TO ROLE {R}", "GRANT READ ON IMAGE REPOSITORY {IR} TO ROLE {R}"],
+         grant=priv("CREATE SERVICE", "SCHEMA", "{S}"), refusal=insufficient("schema", "S|{S}"), probe=SHOW_JB,
+         effect=has(name="JB", owner="{R}", is_job="true"),
+         result=lambda rows, ns: rows == [{"status": "Job JB successfully submitted."}]),
+    Case("SPCS_CANCEL_JOB", "SELECT {JB}!SPCS_CANCEL_JOB() AS C", setup=JOB, base=USE_DB, without=SEE_JB,
+         grant=priv("OPERATE", "SERVICE", "{JB}"), refusal=insufficient("service", "{JB}"), probe=SHOW_JB,
+         effect=lambda rows, ns: rows[0]["status"] in ("CANCELLING", "CANCELLED"),
+         result=lambda rows, ns: rows == [{"C": "Job JB successfully cancelled."}]),
+    Case("GET_JOB_HISTORY", "SELECT * FROM TABLE(SNOWFLAKE.SPCS.GET_JOB_HISTORY())", setup=JOB,
+         result=none),  # the job is SYSADMIN's: not the tester's to see
     # ---- network rules and integrations -------------------------------------------------------
     Case("CREATE NETWORK RULE", "CREATE NETWORK RULE {NR} " + RULE_DEF + " COMMENT = 'after'", setup=DB, base=USE_DB,
          grant=priv("CREATE NETWORK RULE", "SCHEMA", "{S}"), refusal=insufficient("schema", "S|{S}"), probe=SHOW_NR,

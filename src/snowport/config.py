@@ -37,5 +37,12 @@ class Settings(BaseSettings):
     autoscale_interval_seconds: float = 15.0
     autoscale_window_seconds: float = 300.0
     registry_gc_grace_seconds: float = 3600.0
+    # Job services: how long an ended job's containers stay before they are removed (Snowflake: about 10
+    # minutes), and how long its metadata stays visible to DESCRIBE / SHOW before the job is deleted (30 days)
+    job_cleanup_seconds: float = 600.0
+    job_retention_seconds: float = 30 * 86400.0
+    # a synchronous statement still running after this many seconds is answered "in progress" and the
+    # client polls for its result (as Snowflake does at about 45 s), so no client read timeout ends it
+    query_progress_seconds: float = 40.0
     # Lifetime of the bearer tokens `docker login` obtains from /v2/token.
     registry_token_ttl_seconds: int = 300

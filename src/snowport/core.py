@@ -14,9 +14,10 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from snowport.catalog.job_history import JobHistory
 from snowport.catalog.observed import ObservedState
 from snowport.catalog.store import ACCOUNT_ID, Catalog, CatalogObject, Grant
 from snowport.commands import session as session_commands
@@ -65,6 +66,10 @@ class QueryRecord:
     result: Result | None = None
     error: SnowflakeError | None = None
     child_ids: list[str] | None = None
+    request_id: str | None = None  # the client's requestId, which its cancel (abort-request) names
+    # set by a cancel (the client's abort-request, SYSTEM$CANCEL_QUERY): a statement that waits (a
+    # synchronous job) watches it and stops
+    cancelled: threading.Event = field(default_factory=threading.Event)
 
 
 class QueryStore:
@@ -75,9 +80,9 @@ class QueryStore:
         self._capacity = capacity
         self._lock = threading.Lock()
 
-    def new(self, session: Session, sql: str) -> QueryRecord:
+    def new(self, session: Session, sql: str, request_id: str | None = None) -> QueryRecord:
         # the text as history keeps it: secret literals (PASSWORD = '...', SECRET_STRING = ...) masked
-        record = QueryRecord(str(uuid.uuid4()), session.id, redact(sql))
+        record = QueryRecord(str(uuid.uuid4()), session.id, redact(sql), request_id=request_id)
         with self._lock:
             self._records[record.id] = record
             while len(self._records) > self._capacity:
@@ -94,7 +99,22 @@ class QueryStore:
         return record.result
 
     def cancel_session(self, session_id: int) -> list[str]:
-        return [r.id for r in list(self._records.values()) if r.session_id == session_id and r.status == "RUNNING"]
+        running = [r for r in list(self._records.values()) if r.session_id == session_id and r.status == "RUNNING"]
+        for r in running:
+            r.cancelled.set()
+        return [r.id for r in running]
+
+    def abort(self, allowed: Any, query_id: str | None = None, request_id: str | None = None) -> bool:
+        """Cancel the running statement named by its query id or the client's request id, if it runs in a
+        session `allowed(session_id)` accepts (the caller's user's)."""
+        found = False
+        for r in list(self._records.values()):
+            named = (query_id is not None and r.id == query_id) or (
+                request_id is not None and r.request_id == request_id)
+            if named and r.status == "RUNNING" and allowed(r.session_id):
+                r.cancelled.set()
+                found = True
+        return found
 
 
 class Snowport:
@@ -126,6 +146,7 @@ class Snowport:
         self.stages = StageStore(settings.data_dir / "stages")
         drop_session_stages(self)  # sessions do not survive a restart: every one has ended
         self.registry = RegistryStore(settings.data_dir / "registry")
+        self.job_history = JobHistory(settings.data_dir / "jobs")
         self.registry_auth = RegistryAuth(self, bytes.fromhex(self._kept_secret("registry_key")))
         # names this data dir's containers, volumes and network on a shared engine (see DockerRuntime)
         self.runtime_scope = f"snowport-{self._kept_secret('runtime_scope', 4)}"
@@ -288,9 +309,10 @@ class Snowport:
 
     # ---- queries --------------------------------------------------------------------------
     def run(self, session: Session, sql: str, params: Any = None, describe_only: bool = False,
-            statement_count: int | None = None) -> QueryRecord:
-        """Execute a request's SQL (one or several statements); never raises SnowflakeError."""
-        record = self.queries.new(session, sql)
+            statement_count: int | None = None, record: QueryRecord | None = None) -> QueryRecord:
+        """Execute a request's SQL (one or several statements); never raises SnowflakeError. `record`: the
+        query's record when the caller made it first (to answer "in progress" with its id)."""
+        record = record or self.queries.new(session, sql)
         try:
             with session.lock:
                 record.result = self._run_locked(session, sql, params, describe_only, statement_count, record)
@@ -309,7 +331,7 @@ class Snowport:
 
     def _run_locked(self, session: Session, sql: str, params: Any, describe_only: bool,
                     statement_count: int | None, record: QueryRecord) -> Result:
-        ctx = Ctx(self, session)
+        ctx = Ctx(self, session, record)
         expected = statement_count
         if expected is None:
             expected = int(session.parameters.get("MULTI_STATEMENT_COUNT", 1))

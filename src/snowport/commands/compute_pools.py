@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from snowport import errors
+from snowport.catalog.job_history import ended_job
 from snowport.catalog.store import CatalogObject, Transaction
 from snowport.commands import lifecycle, properties, snapshots
 from snowport.commands.columns import Col, Rows, columns, created_on, like_matcher, tf, ts
@@ -159,7 +160,7 @@ def create(ctx: Ctx, name: str, values: dict[str, Any], if_not_exists: bool = Fa
 def drop(ctx: Ctx, name: str, if_exists: bool = False) -> str:
     def services_stopped(pool: CatalogObject) -> None:
         running = [s for s in ctx.catalog.all_objects() if s.kind == "SERVICE" and s.props.get("compute_pool") ==
-                   pool.name]
+                   pool.name and not ended_job(ctx.core.observed, s)]
         if running:
             raise errors.SnowflakeError(
                 3092, "22000", f"Cannot drop compute pool {pool.name} because it has {len(running)} services "

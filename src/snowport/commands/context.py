@@ -36,6 +36,7 @@ class Server(Protocol):
     stages: StageStore
     registry: RegistryStore
     queries: Any  # core.QueryStore: recent results by id (RESULT_SCAN)
+    job_history: Any  # catalog.job_history.JobHistory: GET_JOB_HISTORY's records
     warehouses: Any  # commands.warehouses.Warehouses
 
     def presigned_url(self, session: Session, grant: FileGrant) -> str: ...
@@ -45,6 +46,12 @@ class Server(Protocol):
 class Ctx:
     core: Server
     session: Session
+    # the statement's core.QueryRecord (None outside a query): a statement that waits watches its
+    # `cancelled` event, set when the client cancels the query
+    query: Any = None
+
+    def cancelled(self) -> bool:
+        return self.query is not None and self.query.cancelled.is_set()
 
     @property
     def catalog(self) -> Catalog:

@@ -52,10 +52,12 @@ class Kind:
     # Its engine storage is named by its name (a database file, a schema), not by its id: it goes with the
     # container that holds it, and must be freed before a replacement takes the name.
     named_storage: bool = False
+    # the privilege-matrix row of its creation when it is not `CREATE <kind>` (EXECUTE JOB SERVICE)
+    create_row: str | None = None
 
     @property
     def create_command(self) -> str:
-        return f"CREATE {self.name}"
+        return self.create_row or f"CREATE {self.name}"
 
     @property
     def noun(self) -> str:
@@ -135,6 +137,10 @@ SECRET = Kind("SECRET", "Secret", SCHEMA, "Secret {name} successfully created.")
 # A copy of a block volume (commands/snapshots.py); its bytes are the runtime's, named by storage_key().
 SNAPSHOT = Kind("SNAPSHOT", "Snapshot", SCHEMA, "Snapshot {name} successfully created.", renamable=False,
                 release=_release_snapshot)
+
+# A job service is a SERVICE in the catalog, created by EXECUTE JOB SERVICE (spcs-reference 4.1).
+JOB_SERVICE = Kind("SERVICE", "Service", SCHEMA, "Job {name} submitted.", renamable=False,
+                   create_row="EXECUTE JOB SERVICE")
 
 KINDS: dict[str, Kind] = {k.name: k for k in (USER, ROLE, WAREHOUSE, DATABASE_KIND, SCHEMA_KIND, TABLE, VIEW, STAGE,
                                               IMAGE_REPOSITORY, COMPUTE_POOL, NETWORK_RULE, INTEGRATION, SERVICE,

@@ -25,7 +25,7 @@ from snowport.commands.columns import Col, Rows, columns, created_on, like_match
 from snowport.commands.compute_pools import FAMILIES
 from snowport.commands.compute_pools import SUSPENDED as POOL_SUSPENDED
 from snowport.commands.context import Ctx
-from snowport.commands.kinds import SERVICE, storage_key
+from snowport.commands.kinds import JOB_SERVICE, SERVICE, storage_key
 from snowport.commands.lifecycle import Name
 from snowport.names import display, normalize
 from snowport.spec import ImageRefError, ServiceSpec, parse_spec, parse_stored_spec
@@ -34,6 +34,7 @@ from snowport.stages.locations import parse_stage_ref
 RECONCILER = "services"
 PROPERTIES = ("MIN_INSTANCES", "MAX_INSTANCES", "MIN_READY_INSTANCES", "AUTO_RESUME", "AUTO_SUSPEND_SECS",
               "QUERY_WAREHOUSE", "EXTERNAL_ACCESS_INTEGRATIONS", "LOG_LEVEL", "COMMENT")
+JOB_PROPERTIES = ("QUERY_WAREHOUSE", "EXTERNAL_ACCESS_INTEGRATIONS", "COMMENT")
 READ_IMAGE = ("READ", "WRITE", "SERVICE READ", "SERVICE WRITE")
 
 
@@ -141,10 +142,22 @@ def _pin_images(ctx: Ctx, spec: ServiceSpec, target: Name) -> dict[str, dict[str
 
 
 def create(ctx: Ctx, parts: list[str], pool_name: str, source: SpecSource, values: dict[str, Any],
-           if_not_exists: bool = False) -> str:
-    target = lifecycle.resolve(ctx, SERVICE, parts, "CREATE SERVICE")
+           if_not_exists: bool = False, job: dict[str, Any] | None = None) -> str:
+    """CREATE SERVICE, and EXECUTE JOB SERVICE's creation of its job (`job`: the props that make the service
+    a job, see commands/jobs.py): the same checks, spec parsing and image pinning for both."""
+    return create_object(ctx, parts, pool_name, source, values, if_not_exists, job)[1]
+
+
+def create_object(ctx: Ctx, parts: list[str], pool_name: str, source: SpecSource, values: dict[str, Any],
+                  if_not_exists: bool = False, job: dict[str, Any] | None = None,
+                  created: Any = None) -> tuple[CatalogObject | None, str]:
+    """`created(service)`: runs once the creation committed, before the controller hears of it."""
+    kind = JOB_SERVICE if job is not None else SERVICE
+    allowed = JOB_PROPERTIES if job is not None else PROPERTIES
+    target = lifecycle.resolve(ctx, kind, parts, kind.create_command)
 
     def build() -> CatalogObject:
+        properties.only(values, allowed, "SERVICE")
         pool = ctx.catalog.get("COMPUTE POOL", pool_name)
         if pool is None or not ctx.auth.can_see(ctx.session, pool):
             raise errors.does_not_exist("Compute pool", display(pool_name))
@@ -172,8 +185,9 @@ def create(ctx: Ctx, parts: list[str], pool_name: str, source: SpecSource, value
             "suspended": False, "auto_resume": True, "created_by": ctx.session.user, "updated_on": time.time(),
             **secrets.bind_for_service(ctx, spec, target, values.get("EXTERNAL_ACCESS_INTEGRATIONS")),
             "block_sources": _initial_contents(ctx, spec, target),
+            **(job or {}),
         })
-        service = _checked(properties.apply(service, values, "SERVICE", PROPERTIES, CONVERT))
+        service = _checked(properties.apply(service, values, "SERVICE", allowed, CONVERT))
         block_volumes.check_instances(spec, service)
         return service
 
@@ -184,9 +198,11 @@ def create(ctx: Ctx, parts: list[str], pool_name: str, source: SpecSource, value
             ctx.catalog.update(pool.with_props(suspended=False, updated_on=time.time()))
             tx.after_commit(lambda: ctx.core.observed.set(pool.id, state="STARTING", auto_suspended=None))
         tx.after_commit(lambda: ctx.core.observed.set(service.id, status="PENDING", instances=[]))
+        if created is not None:
+            tx.after_commit(lambda: created(service))
         tx.after_commit(lambda: _notify(ctx, service))
 
-    return lifecycle.create(ctx, SERVICE, target, build, if_not_exists=if_not_exists, after=start)[1]
+    return lifecycle.create(ctx, kind, target, build, if_not_exists=if_not_exists, after=start)
 
 
 def _notify(ctx: Ctx, service: CatalogObject) -> None:
@@ -195,12 +211,25 @@ def _notify(ctx: Ctx, service: CatalogObject) -> None:
         ctx.core.controllers.notify("compute-pools", service.props["compute_pool"])
 
 
+def notify(ctx: Ctx, service: CatalogObject) -> None:
+    """Tell the service controller (and the pool's) that the service's desired state changed."""
+    _notify(ctx, service)
+
+
 def _target(ctx: Ctx, parts: list[str], command: str) -> Name:
     return lifecycle.resolve(ctx, SERVICE, parts, command)
 
 
 def _stored_spec(service: CatalogObject) -> ServiceSpec:
     return parse_stored_spec(service.props["spec_text"], service.props.get("using"))
+
+
+def _service_only(service: CatalogObject, command: str) -> CatalogObject:
+    """A job runs once as it was submitted: it is not suspended, resumed, upgraded or re-sized."""
+    if service.props.get("is_job"):
+        raise errors.invalid_value(f"{command} is not supported for job service {service.name}; cancel it with "
+                                   f"{service.name}!SPCS_CANCEL_JOB() or drop it.")
+    return service
 
 
 def drop(ctx: Ctx, parts: list[str], if_exists: bool = False, force: bool = False) -> str:
@@ -222,10 +251,11 @@ def drop(ctx: Ctx, parts: list[str], if_exists: bool = False, force: bool = Fals
 
 
 def _set_suspended(ctx: Ctx, parts: list[str], command: str, suspended: bool, if_exists: bool) -> str:
-    service = lifecycle.alter(ctx, SERVICE, _target(ctx, parts, "ALTER SERVICE"), command,
-                              lambda s: s.with_props(suspended=suspended, updated_on=time.time(),
-                                                     **({"suspended_on": time.time()} if suspended else
-                                                        {"resumed_on": time.time()})), if_exists)
+    def change(s: CatalogObject) -> CatalogObject:
+        when = {"suspended_on": time.time()} if suspended else {"resumed_on": time.time()}
+        return _service_only(s, command).with_props(suspended=suspended, updated_on=time.time(), **when)
+
+    service = lifecycle.alter(ctx, SERVICE, _target(ctx, parts, "ALTER SERVICE"), command, change, if_exists)
     if service is not None:
         _notify(ctx, service)
     return lifecycle.SUCCESS
@@ -246,6 +276,7 @@ def upgrade(ctx: Ctx, parts: list[str], source: SpecSource, if_exists: bool = Fa
     target = _target(ctx, parts, "ALTER SERVICE FROM")
 
     def upgraded(service: CatalogObject) -> CatalogObject:
+        _service_only(service, "ALTER SERVICE FROM")
         text = _spec_text(ctx, source)
         spec = parse_spec(text, source.using if source.template else None)
         pool = ctx.catalog.get("COMPUTE POOL", service.props["compute_pool"])
@@ -324,7 +355,8 @@ def restore_volume(ctx: Ctx, parts: list[str], volume: str, instances: list[int]
 def _alter_properties(ctx: Ctx, parts: list[str], change: Any, if_exists: bool) -> str:
     """SET / UNSET: the changed service checked as at CREATE, then the controller told."""
     service = lifecycle.alter(ctx, SERVICE, _target(ctx, parts, "ALTER SERVICE"), "ALTER SERVICE",
-                              lambda s: _checked(change(s).with_props(updated_on=time.time())), if_exists)
+                              lambda s: _checked(change(_service_only(s, "ALTER SERVICE SET / UNSET"))
+                                                 .with_props(updated_on=time.time())), if_exists)
     if service is not None:
         _notify(ctx, service)
     return lifecycle.SUCCESS
@@ -332,6 +364,8 @@ def _alter_properties(ctx: Ctx, parts: list[str], change: Any, if_exists: bool) 
 
 # ---- observed state, as SHOW and the system functions present it -------------------------------
 def status(ctx: Ctx, service: CatalogObject) -> str:
+    if service.props.get("is_job"):
+        return job_status(ctx.core.observed, service)
     if service.props.get("suspended"):
         return "SUSPENDED"
     pool = ctx.catalog.get("COMPUTE POOL", service.props["compute_pool"])
@@ -340,12 +374,24 @@ def status(ctx: Ctx, service: CatalogObject) -> str:
     return ctx.core.observed.value(service.id, "status", "PENDING")
 
 
+JOB_TERMINAL = ("DONE", "FAILED", "CANCELLED", "INTERNAL_ERROR")
+
+
+def job_status(observed: Any, job: CatalogObject) -> str:
+    """A job's status as the controller computed it (spcs-reference 4.3); CANCELLING from the moment its
+    cancel is asked for until the controller has stopped it, unless it had already ended."""
+    current = observed.value(job.id, "status", "PENDING")
+    if job.props.get("cancel_requested") and current not in JOB_TERMINAL:
+        return "CANCELLING"
+    return current
+
+
 def containers(ctx: Ctx, service: CatalogObject) -> list[dict[str, Any]]:
     """One entry per container per instance, as the controller last saw them; while the engine does not
     answer, each says so (what it last saw may no longer be true)."""
     found = list(ctx.core.observed.value(service.id, "containers", []))
     engine_error = ctx.core.observed.value(service.id, "engine_error")
-    if engine_error:
+    if engine_error and not ctx.core.observed.value(service.id, "finished_on"):  # an ended job's stay as seen
         return [{**c, "status": "PENDING", "message": engine_error} for c in found]
     return found
 
@@ -396,14 +442,17 @@ _TAIL = (
     Col("comment", value=lambda r: r.service.comment),
     Col("owner_role_type", value=lambda r: owner_role_type(r.service)),
     Col("query_warehouse", value=_s("query_warehouse")),
-    Col("is_job", value=lambda r: "false"),
-    Col("is_async_job", value=lambda r: "false"),
+    Col("is_job", value=lambda r: tf(bool(r.service.props.get("is_job")))),
+    Col("is_async_job", value=lambda r: tf(bool(r.service.props.get("is_async_job")))),
     Col("spec_digest", value=_s("spec_digest")),
     Col("is_upgrading", value=lambda r: r.upgrading),
     Col("managing_object_domain", value=lambda r: None),
     Col("managing_object_name", value=lambda r: None),
 )
 SHOW_COLUMNS = columns(*_LEAD, *_TAIL)
+# SHOW JOB SERVICES has no is_job column, SHOW SERVICES EXCLUDE JOBS neither is_job nor is_async_job (3.5)
+JOB_SHOW_COLUMNS = columns(*_LEAD, *(c for c in _TAIL if c.name != "is_job"))
+EXCLUDE_JOBS_COLUMNS = columns(*_LEAD, *(c for c in _TAIL if c.name not in ("is_job", "is_async_job")))
 DESCRIBE_COLUMNS = columns(*_LEAD, Col("spec", value=lambda r: r.service.props.get("spec_text") if r.show_spec
                                        else None), *_TAIL)
 
@@ -423,11 +472,14 @@ def target_instances(observed: Any, service: CatalogObject) -> int:
     return low if chosen is None else max(low, min(int(service.props.get("max_instances", low)), int(chosen)))
 
 
-def show(ctx: Ctx, like: str | None, database: str | None, schema: str | None) -> Rows:
+def show(ctx: Ctx, like: str | None, database: str | None, schema: str | None, jobs: str | None = None) -> Rows:
+    """SHOW SERVICES; `jobs`: "ONLY" (SHOW JOB SERVICES) or "EXCLUDE" (SHOW SERVICES EXCLUDE JOBS)."""
     match = like_matcher(like)
+    wanted = {None: lambda s: True, "ONLY": lambda s: bool(s.props.get("is_job")),
+              "EXCLUDE": lambda s: not s.props.get("is_job")}[jobs]
     items = [_row(ctx, s) for s in ctx.catalog.list("SERVICE", database, schema)
-             if match(s.name) and ctx.auth.allows(ctx.session, "SHOW SERVICES", s)]
-    return Rows(SHOW_COLUMNS, items)
+             if match(s.name) and wanted(s) and ctx.auth.allows(ctx.session, "SHOW SERVICES", s)]
+    return Rows({None: SHOW_COLUMNS, "ONLY": JOB_SHOW_COLUMNS, "EXCLUDE": EXCLUDE_JOBS_COLUMNS}[jobs], items)
 
 
 def _visible(ctx: Ctx, parts: list[str], command: str) -> CatalogObject:
@@ -509,7 +561,9 @@ def get_status(ctx: Ctx, name: str, timeout_seconds: float = 0) -> str:
 
 REACHABLE_FROM = {"RUNNING": ("PENDING", "RUNNING"), "SUSPENDED": ("SUSPENDING", "SUSPENDED", "RUNNING", "PENDING",
                                                                  "FAILED"),
-                  "PENDING": ("PENDING",), "FAILED": ("PENDING", "RUNNING", "FAILED")}
+                  "PENDING": ("PENDING",), "FAILED": ("PENDING", "RUNNING", "FAILED"),
+                  # jobs
+                  "DONE": ("PENDING", "RUNNING"), "CANCELLED": ("PENDING", "RUNNING", "CANCELLING")}
 
 
 def wait_for(ctx: Ctx, parts: list[str], wanted: str, timeout_seconds: float) -> str:

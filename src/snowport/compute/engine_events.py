@@ -46,6 +46,12 @@ SERVICE_MESSAGES = {
     "DELETED": ("INFO", "Service has been deleted"), "FAILED": ("ERROR", "Service has failed"),
     "INTERNAL_ERROR": ("ERROR", "Service has encountered an error"),
 }
+JOB_MESSAGES = {  # SERVICE.STATUS_CHANGE of a job (spcs-reference 3.14)
+    "PENDING": ("INFO", "Job is pending"), "RUNNING": ("INFO", "Job is running"),
+    "DONE": ("INFO", "Job has completed"), "FAILED": ("ERROR", "Job has failed"),
+    "CANCELLING": ("INFO", "Job is cancelling"), "CANCELLED": ("INFO", "Job has been cancelled"),
+    "DELETING": ("INFO", "Job is deleting"), "DELETED": ("INFO", "Job has been deleted"),
+}
 INSTANCE_MESSAGES = {
     "PENDING": ("INFO", "Service instance is pending"), "READY": ("INFO", "Service instance is running"),
     "TERMINATING": ("INFO", "Service instance is terminating"), "FAILED": ("ERROR", "Service instance failed"),
@@ -96,6 +102,7 @@ class ObservingServiceReconciler(ServiceReconciler):
             super().reconcile(key, listed)
         finally:
             if service is None:
+                self.core.job_history.deleted(service_id)  # a dropped job (no record: not a job)
                 if meta is not None and not meta.get("dropped_on"):
                     self._service_event(service_id, "DELETED")
                     self.store.mark_dropped(service_id)
@@ -108,6 +115,9 @@ class ObservingServiceReconciler(ServiceReconciler):
         would otherwise read every container's log each time, the largest part of an idle server's CPU.
         (Queries copy first anyway; Docker keeps 30 MB per container meanwhile.)"""
         now = time.monotonic()
+        if service is not None and service.props.get("is_job"):
+            # a job's containers end and are removed: copied each time until they are gone
+            return not self.core.observed.value(service_id, "cleaned")
         steady = (service is not None and not service.props.get("suspended")
                   and not self.core.observed.value(service_id, "upgrading", False)
                   and all(c.state == "READY" for p in pods for c in p.containers)
@@ -136,7 +146,11 @@ class ObservingServiceReconciler(ServiceReconciler):
             self._service_event(service_id, after[0])
 
     def _service_event(self, service_id: int, status: str) -> None:
-        severity, message = SERVICE_MESSAGES.get(status, ("INFO", f"Service is {status.lower()}"))
+        service = self.core.catalog.by_id(service_id)
+        was_job = self.core.job_history.get(service_id) is not None if service is None else \
+            bool(service.props.get("is_job"))
+        messages = JOB_MESSAGES if was_job else SERVICE_MESSAGES
+        severity, message = messages.get(status, ("INFO", f"Service is {status.lower()}"))
         self.store.record_event(service_id, _now(), SERVICE_EVENT, severity, {"message": message, "status": status})
 
 

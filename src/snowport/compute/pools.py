@@ -14,6 +14,7 @@ import time
 from collections.abc import Hashable
 from typing import Any
 
+from snowport.catalog.job_history import ended_job
 from snowport.commands.compute_pools import (
     ACTIVE,
     FAMILIES,
@@ -47,7 +48,8 @@ class ComputePoolReconciler:
         """(services, jobs) scheduled on the pool."""
         services = jobs = 0
         for obj in self.core.catalog.list("SERVICE"):
-            if obj.props.get("compute_pool") == pool_name and not obj.props.get("suspended"):
+            if obj.props.get("compute_pool") == pool_name and not obj.props.get("suspended") \
+                    and not ended_job(self.core.observed, obj):
                 if obj.props.get("is_job"):
                     jobs += 1
                 else:
@@ -78,7 +80,7 @@ class ComputePoolReconciler:
                                         "We have observed CAPACITY_ERROR.")
             return
         needed = place(pool, [s for s in self.core.catalog.list("SERVICE") if s.props.get("compute_pool") == pool.name
-                              and not s.props.get("suspended")],
+                              and not s.props.get("suspended") and not ended_job(self.core.observed, s)],
                        lambda s: target_instances(self.core.observed, s)).nodes_used
         target = min(max(pool.props["min_nodes"], needed), pool.props["max_nodes"])
         nodes = list(seen.get("nodes", []))

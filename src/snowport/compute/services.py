@@ -18,10 +18,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from snowport.catalog.job_history import ended_job
 from snowport.commands import block_volumes
 from snowport.commands.compute_pools import SUSPENDED as POOL_SUSPENDED
+from snowport.commands.jobs import job_state
 from snowport.commands.services import RECONCILER, target_instances
 from snowport.compute import pod_secrets
+from snowport.compute.jobs import JobReconciling, is_job, job_env
 from snowport.compute.placement import UNSCHEDULABLE, Placement, place
 from snowport.compute.rollout import PodView, plan, revision
 from snowport.runtime import (
@@ -72,7 +75,7 @@ def _rfc3339(when: Any) -> str | None:
     return when.strftime("%Y-%m-%dT%H:%M:%SZ") if when else None
 
 
-class ServiceReconciler:
+class ServiceReconciler(JobReconciling):
     name = RECONCILER
     max_backoff = 8.0  # a failed start or restart is retried within seconds: a user is waiting on it
 
@@ -96,6 +99,8 @@ class ServiceReconciler:
     def _wanted(self, service: Any) -> int:
         if service is None or service.props.get("suspended"):
             return 0
+        if ended_job(self.core.observed, service):
+            return 0  # an ended job holds no room on its pool
         pool = self.core.catalog.get("COMPUTE POOL", service.props["compute_pool"])
         if pool is None or self.core.observed.value(pool.id, "state") == POOL_SUSPENDED:
             return 0
@@ -117,6 +122,9 @@ class ServiceReconciler:
                 self.core.observed.set(service.id, status="PENDING", engine_error="The container engine is not "
                                        "reachable; instances start once it is back.")
             raise
+        if is_job(service):
+            self._reconcile_job(service, pods)
+            return
         wanted = self._wanted(service)
         specs = self._specs(service, wanted) if service is not None else {}
         views = []
@@ -275,6 +283,8 @@ class ServiceReconciler:
         }
         if service.props.get("query_warehouse"):
             base_env["SNOWFLAKE_WAREHOUSE"] = service.props["query_warehouse"]
+        if is_job(service):
+            base_env.update(job_env(service, instance))
         if tls:
             base_env.update(REQUESTS_CA_BUNDLE=CONTAINER_BUNDLE, SSL_CERT_FILE=CONTAINER_BUNDLE)
         registry = f"127.0.0.1:{settings.port}"
@@ -312,8 +322,9 @@ class ServiceReconciler:
         return PodSpec(pod_id=pod_id(service.id, instance, spec_revision), containers=tuple(containers),
                        labels={SERVICE_LABEL: str(service.id), INSTANCE_LABEL: str(instance),
                                SPEC_DIGEST_LABEL: service.props.get("spec_digest", "")},
-                       volumes=volumes, restart_policy=RestartPolicy.ALWAYS, network=self.core.runtime.scope,
-                       grace_seconds=10.0)
+                       volumes=volumes, network=self.core.runtime.scope,
+                       grace_seconds=10.0,
+                       restart_policy=RestartPolicy.NEVER if is_job(service) else RestartPolicy.ALWAYS)
 
     def _volume(self, v: Any, stage_volumes: dict[str, Any], service: Any, instance: int) -> Volume:
         """A spec volume as the runtime sees it: a stage volume is the stage's directory, bind-mounted
@@ -397,7 +408,7 @@ class ServiceReconciler:
                     "startTime": _rfc3339(c.started_at),
                 })
         min_ready = int(service.props.get("min_ready_instances", 1))
-        state = "SUSPENDED" if service.props.get("suspended") else "RUNNING" if specs and \
-            ready_instances >= min_ready else "FAILED" if failed else "PENDING"
+        state = job_state(instances) if is_job(service) else "SUSPENDED" if service.props.get("suspended") \
+            else "RUNNING" if specs and ready_instances >= min_ready else "FAILED" if failed else "PENDING"
         self.core.observed.set(service.id, status=state, containers=found, instances=instances,
                                upgrading=upgrading, engine_error=None)

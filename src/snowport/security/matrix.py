@@ -198,6 +198,11 @@ MATRIX: dict[str, Requirement] = _rows(
     ("DROP SNAPSHOT", "SNAPSHOT", OWN),
     ("DESCRIBE SNAPSHOT", "SNAPSHOT", ("USAGE",)),
     ("SHOW SNAPSHOTS", "SNAPSHOT", ("USAGE",), "lists the snapshots the role owns or may use"),
+    # ---- job services (spcs-reference 4, 13.2) ----------------------------------------------
+    ("EXECUTE JOB SERVICE", "SCHEMA", ("CREATE SERVICE",),
+     "and USAGE on the compute pool, READ on the spec's stage and image repositories, USAGE on integrations"),
+    ("SPCS_CANCEL_JOB", "SERVICE", ("OPERATE",), "as `<job>!SPCS_CANCEL_JOB()` (SELECT or CALL)"),
+    ("GET_JOB_HISTORY", NONE, (), "`SNOWFLAKE.SPCS.GET_JOB_HISTORY(...)`: only the current role's jobs"),
     # ---- network rules and integrations ------------------------------------------------------
     ("CREATE NETWORK RULE", "SCHEMA", ("CREATE NETWORK RULE",)),
     ("CREATE OR REPLACE NETWORK RULE", "NETWORK RULE", OWN, "and CREATE NETWORK RULE on the schema"),

@@ -17,6 +17,7 @@ from snowport.commands import (
     grants,
     image_repositories,
     integrations,
+    jobs,
     network_rules,
     roles,
     schemas,
@@ -379,9 +380,8 @@ def _create_service(ctx: Ctx, p: Parser) -> Result:
     return render.outcome(services.create(ctx, parts, pool, spec_source, {**before, **values}, if_not_exists))
 
 
-def _spec_source(p: Parser) -> tuple[services.SpecSource, dict[str, Any]]:
-    """What follows FROM in CREATE / ALTER SERVICE: {SPECIFICATION[_TEMPLATE] text | @stage
-    SPECIFICATION[_TEMPLATE]_FILE = 'f'} [USING (k => v, ...)], and any properties after it."""
+def _spec_head(p: Parser) -> dict[str, Any]:
+    """{SPECIFICATION[_TEMPLATE] text | @stage SPECIFICATION[_TEMPLATE]_FILE = 'f'} after FROM."""
     source: dict[str, Any] = {}
     if p.peek_upper() in ("SPECIFICATION", "SPECIFICATION_TEMPLATE"):
         source["template"] = p.next().text.upper() == "SPECIFICATION_TEMPLATE"
@@ -396,23 +396,85 @@ def _spec_source(p: Parser) -> tuple[services.SpecSource, dict[str, Any]]:
         source["template"] = p.next().text.upper() == "SPECIFICATION_TEMPLATE_FILE"
         p.expect_punct(TokenType.EQ)
         source["file"] = p.string()
-    values: dict[str, Any] = {}
-    using: dict[str, Any] = {}
-    while not p.at_end():
-        if p.accept("USING"):
-            p.expect_punct(TokenType.L_PAREN)
-            while not p.accept_punct(TokenType.R_PAREN):
-                p.accept_punct(TokenType.COMMA)
-                key = p.next().text
-                p.expect_punct(TokenType.FARROW)
-                using[key] = p.value()
-            continue
-        values.update(p.properties(stop_words=("USING",)))
+    return source
+
+
+def _using(p: Parser, using: dict[str, Any]) -> None:
+    """( k => v [, ...] ) after USING, into `using`."""
+    p.expect_punct(TokenType.L_PAREN)
+    while not p.accept_punct(TokenType.R_PAREN):
+        p.accept_punct(TokenType.COMMA)
+        key = p.next().text
+        p.expect_punct(TokenType.FARROW)
+        using[key] = p.value()
+
+
+def _source(source: dict[str, Any], using: dict[str, Any]) -> services.SpecSource:
     if source.get("template") and not using:
         raise errors.SnowflakeError(1003, "42000", errors.compilation(
             "A specification template needs USING ( <key> => <value> [ , ... ] )."))
     return services.SpecSource(text=source.get("text"), stage=source.get("stage"), file=source.get("file"),
-                               template=bool(source.get("template")), using=using), values
+                               template=bool(source.get("template")), using=using)
+
+
+def _spec_source(p: Parser) -> tuple[services.SpecSource, dict[str, Any]]:
+    """What follows FROM in CREATE / ALTER SERVICE: {SPECIFICATION[_TEMPLATE] text | @stage
+    SPECIFICATION[_TEMPLATE]_FILE = 'f'} [USING (k => v, ...)], and any properties after it."""
+    source = _spec_head(p)
+    values: dict[str, Any] = {}
+    using: dict[str, Any] = {}
+    while not p.at_end():
+        if p.accept("USING"):
+            _using(p, using)
+            continue
+        values.update(p.properties(stop_words=("USING",)))
+    return _source(source, using), values
+
+
+_EXECUTE_MASK = "EXECJOB"
+
+
+def _execute(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
+    """EXECUTE JOB SERVICE IN COMPUTE POOL p, then in any order: FROM {SPECIFICATION[_TEMPLATE] text | @stage
+    SPECIFICATION[_TEMPLATE]_FILE = 'f'} [USING (k => v, ...)], NAME = [db.schema.]name and options
+    (ASYNC, REPLICAS, QUERY_WAREHOUSE, COMMENT, EXTERNAL_ACCESS_INTEGRATIONS)."""
+    # sqlglot's tokenizer reads EXECUTE as a command and the rest as one string: the word is masked (same
+    # length, so token offsets still index the statement as written)
+    m = _FIRST_WORD.match(p.sql)
+    assert m is not None
+    p = Parser(p.sql[:m.start(1)] + _EXECUTE_MASK + p.sql[m.end(1):])
+    p.expect(_EXECUTE_MASK)
+    if not p.accept("JOB", "SERVICE"):
+        raise p.error()
+    p.expect("IN", "COMPUTE", "POOL")
+    pool = p.identifier()
+    source: dict[str, Any] | None = None
+    using: dict[str, Any] = {}
+    options = jobs.JobOptions()
+    while not p.at_end():
+        p.accept_punct(TokenType.COMMA)
+        word = p.peek_upper()
+        if word == "FROM" and source is None:
+            p.next()
+            source = _spec_head(p)
+        elif word == "USING" and source is not None:
+            p.next()
+            _using(p, using)
+        elif word == "NAME" and options.name is None:
+            p.next()
+            p.expect_punct(TokenType.EQ)
+            options.name = p.qualified_name(3)
+        elif word in ("WITH", "TAG"):
+            raise errors.unsupported("EXECUTE JOB SERVICE ... WITH TAG")
+        else:
+            key_token = p.peek()
+            key = p.identifier()
+            if key in options.values or not p.accept_punct(TokenType.EQ):
+                raise p.error(key_token)
+            options.values[key] = p.value()
+    if source is None:
+        raise p.error()
+    return render.outcome(jobs.execute(ctx, pool, _source(source, using), options))
 
 
 def _integration_kind(p: Parser) -> str | None:
@@ -603,7 +665,9 @@ def _show(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
         parts = p.qualified_name(3)
         p.expect_end()
         return render.rows(services.show_instances(ctx, parts))
-    if p.accept("SERVICES"):
+    job_services = p.accept("JOB", "SERVICES")
+    if job_services or p.accept("SERVICES"):
+        jobs_only = "ONLY" if job_services else "EXCLUDE" if p.accept("EXCLUDE", "JOBS") else None
         like = _like(p)
         in_kind, in_parts = _in_scope(p)
         _starts_and_limit(p)
@@ -611,7 +675,7 @@ def _show(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
         if in_kind is None and ctx.session.database is not None:
             in_kind, in_parts = "DATABASE", [ctx.session.database]  # default scope: the current database
         database, schema = tables.show_scope(ctx, in_kind or "ACCOUNT", in_parts, "SHOW SERVICES")
-        return render.rows(services.show(ctx, like, database, schema))
+        return render.rows(services.show(ctx, like, database, schema, jobs_only))
     if p.accept("SNAPSHOTS"):
         like = _like(p)
         in_kind, in_parts = _in_scope(p)
@@ -792,6 +856,9 @@ _WAIT_FOR = re.compile(r"^\s*CALL\s+(?P<service>[^!\s]+)\s*!\s*SPCS_WAIT_FOR\s*\
                        r"(?P<timeout>\d+(?:\.\d*)?)\s*\)\s*;?\s*$", re.I | re.S)
 
 
+_CANCEL_JOB = re.compile(r"^\s*CALL\s+(?P<job>[^!\s]+)\s*!\s*SPCS_CANCEL_JOB\s*\(\s*\)\s*;?\s*$", re.I | re.S)
+
+
 def _call(ctx: Ctx, p: Parser, describe_only: bool) -> Result:
     """CALL f(args): Snowflake's system functions answer one row in a column named after the function.
     CALL <service>!SPCS_WAIT_FOR('<status>', <seconds>) waits for a service's status."""
@@ -800,6 +867,11 @@ def _call(ctx: Ctx, p: Parser, describe_only: bool) -> Result:
         parts = Parser(wait.group("service")).qualified_name(3)
         message = services.wait_for(ctx, parts, wait.group("status"), float(wait.group("timeout")))
         return render.rows(Rows(columns(Col("SPCS_WAIT_FOR", value=lambda m: m)), [message]))
+    cancel = _CANCEL_JOB.match(p.sql)
+    if cancel is not None:
+        parts = Parser(cancel.group("job")).qualified_name(3)
+        message = jobs.cancel(ctx, parts)
+        return render.rows(Rows(columns(Col("SPCS_CANCEL_JOB", value=lambda m: m)), [message]))
     m = _CALL.match(p.sql)
     if m is None:
         raise errors.syntax_error(1, 0, "CALL")
@@ -810,6 +882,7 @@ def _call(ctx: Ctx, p: Parser, describe_only: bool) -> Result:
 
 _OWN: dict[str, Callable[[Ctx, Parser, bool], Result | None]] = {
     "CALL": _call,
+    "EXECUTE": _execute,
     "COPY": _copy,
     "LIST": _list,
     "LS": _list,

@@ -9,7 +9,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from snowport import errors
-from snowport.commands import service_logs, tables
+from snowport.commands import jobs, service_logs, tables
 from snowport.commands import stages as stage_commands
 from snowport.commands.context import Ctx
 from snowport.sql import render
@@ -86,6 +86,59 @@ def _timestamp_arg(ctx: Ctx, value: exp.Expr) -> Any:
     return values[0] if values else None
 
 
+def _name_parts(name: exp.Expr) -> list[str]:
+    parts = []
+    for ident in _flatten(name):
+        if not isinstance(ident, exp.Identifier):
+            raise errors.invalid_value(f"invalid service name {name.sql(dialect='snowflake')}")
+        parts.append(ident.this if ident.quoted else ident.this.upper())
+    return parts
+
+
+def _replace_job_calls(ctx: Ctx, expression: exp.Expr, registered: list[str], describe_only: bool) -> None:
+    """`<job>!SPCS_CANCEL_JOB()` (a value: the job is cancelled once, its message put in its place) and
+    `TABLE(SNOWFLAKE.SPCS.GET_JOB_HISTORY(...))` (a table registered for the statement)."""
+    for node in list(expression.find_all(exp.ModelAttribute)):
+        fn = node.expression
+        if not isinstance(fn, exp.Anonymous) or str(fn.this).upper() != jobs.CANCEL:
+            continue
+        if fn.expressions:
+            raise errors.SnowflakeError(1003, "42000", errors.compilation(f"{jobs.CANCEL} takes no arguments."))
+        shown = node.sql(dialect="snowflake").upper()
+        message = "" if describe_only else jobs.cancel(ctx, _name_parts(node.this))
+        literal = exp.Literal.string(message)
+        node.replace(exp.alias_(literal, shown, quoted=True) if isinstance(node.parent, exp.Select) else literal)
+    for node in list(expression.find_all(exp.Anonymous)):
+        if str(node.this).upper() != jobs.HISTORY or not isinstance(node.parent, exp.Dot):
+            continue
+        qualifier = [i.this.upper() for i in _flatten(node.parent.this) if isinstance(i, exp.Identifier)]
+        if qualifier not in (["SNOWFLAKE", "SPCS"], ["SPCS"]):
+            continue
+        kwargs: dict[str, Any] = {}
+        for arg in node.expressions:
+            key = str(arg.this.name).upper() if isinstance(arg, exp.Kwarg) else ""
+            if key not in jobs.HISTORY_ARGS:
+                raise errors.SnowflakeError(1003, "42000", errors.compilation(
+                    f"{jobs.HISTORY} takes only {', '.join(a + ' => ...' for a in jobs.HISTORY_ARGS)}."))
+            if key == "RESULT_LIMIT":
+                value = arg.expression
+                kwargs[key] = int(value.this) if isinstance(value, exp.Literal) and value.is_int else \
+                    value.sql(dialect="snowflake")
+            else:
+                kwargs[key] = _timestamp_arg(ctx, arg.expression)
+        rows = jobs.history(ctx, kwargs.get("CREATED_TIME_START"), kwargs.get("CREATED_TIME_END"),
+                            kwargs.get("RESULT_LIMIT"))
+        name = f"_snowport_job_history_{len(registered)}"
+        ctx.session.engine.register(name, rows)
+        registered.append(name)
+        table_node = node.parent.parent if isinstance(node.parent.parent, exp.TableFromRows) else node.parent
+        replacement = exp.table_(exp.to_identifier(name, quoted=True), db="main", catalog="temp")
+        alias = table_node.args.get("alias")
+        if alias is not None:
+            replacement.set("alias", alias)
+        table_node.replace(replacement)
+
+
 def _replace_service_calls(ctx: Ctx, expression: exp.Expr, registered: list[str]) -> None:
     for node, parts, function, kwargs in service_calls(expression):
         bounds = {k: _timestamp_arg(ctx, v) for k, v in kwargs.items()}
@@ -117,6 +170,7 @@ def run_parsed(ctx: Ctx, expression: exp.Expr, params: Any, describe_only: bool)
     registered: list[str] = []
     try:
         _replace_service_calls(ctx, expression, registered)
+        _replace_job_calls(ctx, expression, registered, describe_only)
         for node, query_id in scans:
             stored = ctx.core.queries.result_for(ctx.session, query_id)
             name = f"_snowport_result_{len(registered)}_{abs(hash(query_id))}"

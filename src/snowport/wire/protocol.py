@@ -281,13 +281,20 @@ class WireProtocol:
                            "and management.",
                 "success": True,
             })
-        record = await run_in_threadpool(self._run, session, sql, params, describe_only, count)
-        return self._result_response(session, record)
-
-    def _run(self, session: Session, sql: str, params: Any, describe_only: bool, count: int | None) -> QueryRecord:
         if isinstance(params, list) and params and isinstance(params[0], tuple):
-            return self._run_batch(session, sql, params)
-        return self.core.run(session, sql, params, describe_only, count)
+            record = await run_in_threadpool(self._run_batch, session, sql, params)
+            return self._result_response(session, record)
+        record = self.core.queries.new(session, sql, request_id=request.query_params.get("requestId"))
+        task = asyncio.ensure_future(run_in_threadpool(self.core.run, session, sql, params, describe_only, count,
+                                                       record))
+        try:
+            await asyncio.wait_for(asyncio.shield(task), timeout=float(self.core.settings.query_progress_seconds))
+        except TimeoutError:
+            # still running (a synchronous job): the client polls /queries/<id>/result, as with Snowflake
+            _ASYNC_TASKS.add(task)
+            task.add_done_callback(_ASYNC_TASKS.discard)
+            return _in_progress(record)
+        return self._result_response(session, record)
 
     def _run_batch(self, session: Session, sql: str, rows: list[tuple]) -> QueryRecord:
         """executemany's array binding: one statement per row, one result with the total rows."""
@@ -321,7 +328,10 @@ class WireProtocol:
         record = self.core.queries.get(query_id)
         if record is None or record.session_id != session.id:
             return _fail(SnowflakeError(709, "02000", f"Statement {query_id} not found"))
+        deadline = time.monotonic() + float(self.core.settings.query_progress_seconds)
         while record.status == "RUNNING":
+            if time.monotonic() > deadline:
+                return _in_progress(record)
             await asyncio.sleep(0.02)
         return self._result_response(session, record)
 
@@ -343,8 +353,30 @@ class WireProtocol:
         return _ok(data)
 
     async def abort(self, request: Request) -> JSONResponse:
-        await request.body()
+        """The connector's cancel: `/queries/v1/abort-request` naming the statement's requestId (a cursor's
+        timeout, a cancelled execute), or `/queries/<id>/abort-request` (cursor.abort_query)."""
+        try:
+            session = self._session(request)
+        except SnowflakeError as e:
+            return _fail(e)
+        try:
+            body = await _json_body(request)
+        except (ValueError, OSError):
+            body = {}
+        request_id = body.get("requestId") if isinstance(body, dict) else None
+
+        def same_user(session_id: int) -> bool:  # a user may cancel its own statements in any of its sessions
+            other = self.core.sessions.by_id(session_id)
+            return session_id == session.id or (other is not None and other.user == session.user)
+
+        self.core.queries.abort(same_user, query_id=request.path_params.get("query_id"),
+                                request_id=str(request_id) if request_id else None)
         return _ok()
+
+
+def _in_progress(record: QueryRecord) -> JSONResponse:
+    return JSONResponse({"data": {"queryId": record.id, "getResultUrl": f"/queries/{record.id}/result"},
+                         "code": "333333", "message": "Query execution in progress.", "success": True})
 
 
 def _decode_bindings(bindings: dict[str, Any] | None) -> Any:
