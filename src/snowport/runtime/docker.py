@@ -367,21 +367,22 @@ class DockerRuntime:
         if sandbox is not None and sandbox["Labels"].get(DIGEST_LABEL) != spec.digest():
             raise PodConflict(f"pod {spec.pod_id} exists with another spec")
         made_sandbox = sandbox is None
+        have = {c["Labels"].get(CONTAINER_LABEL) for c in existing if _is_current(c)}
+        missing = [c for c in spec.containers if c.name not in have]
         try:
-            if sandbox is None:
-                sandbox_id = self._create_sandbox(spec)
-            else:
-                sandbox_id = sandbox["Id"]
-                if sandbox["State"] != "running":
-                    self._call(api.start, sandbox_id)
-            have = {c["Labels"].get(CONTAINER_LABEL) for c in existing if _is_current(c)}
-            missing = [c for c in spec.containers if c.name not in have]
-            if len(missing) == 1:
-                self._create_container(spec, missing[0], sandbox_id, auth)
-            elif missing:
-                with ThreadPoolExecutor(max_workers=min(8, len(missing))) as pool:
-                    for done in [pool.submit(self._create_container, spec, c, sandbox_id, auth) for c in missing]:
-                        done.result()
+            sandbox_id = self._create_sandbox(spec) if sandbox is None else sandbox["Id"]
+            # The sandbox starts (joining the network: most of a pod's start time) while the containers are
+            # created, pulled if need be, in its namespaces; they start once it runs.
+            with ThreadPoolExecutor(max_workers=1 + min(8, len(missing))) as pool:
+                sandbox_started = pool.submit(self._call, api.start, sandbox_id) if made_sandbox or \
+                    sandbox["State"] != "running" else None
+                created = [pool.submit(self._create_container, spec, c, sandbox_id, auth, start=False)
+                           for c in missing]
+                if sandbox_started is not None:
+                    sandbox_started.result()
+                ids = [done.result() for done in created]
+                for container_id in [i for i in ids if i]:
+                    pool.submit(self._start_container, container_id)
         except docker.errors.APIError as e:
             if made_sandbox:
                 self.delete_pod(spec.pod_id, grace_seconds=0)
@@ -421,11 +422,12 @@ class DockerRuntime:
         created = self._call(api.create_container, image, name=f"{self.scope}-{spec.pod_id}", labels=labels,
                              hostname=spec.hostname or spec.pod_id, host_config=host_config,
                              networking_config=networking, stop_signal="SIGTERM")
-        self._call(api.start, created["Id"])
-        return created["Id"]
+        return created["Id"]  # not started: create_pod starts it while the pod's containers are created
 
     def _create_container(self, spec: PodSpec, c: ContainerSpec, sandbox_id: str, auth: RegistryAuth | None,
-                          extra_labels: Mapping[str, str] | None = None) -> None:
+                          extra_labels: Mapping[str, str] | None = None, start: bool = True) -> str | None:
+        """Create (and unless `start` is false, start) one container in the sandbox's namespaces; returns its
+        id, or None when its image could not be pulled (the container then shows PENDING with the error)."""
         api = self._api()
         key = (spec.pod_id, c.name)
         if not self._has_image(c.image):
@@ -438,7 +440,7 @@ class DockerRuntime:
                 self._pull_errors[key] = (state, message, str(e))
                 self._publish(RuntimeEvent(time=datetime.now(UTC), kind=EventKind.PULL_FAILED, pod_id=spec.pod_id,
                                            container=c.name, message=f"{message}: {e}", labels=dict(spec.labels)))
-                return
+                return None
         self._pull_errors.pop(key, None)
         r = c.resources
         mounts = []
@@ -485,8 +487,13 @@ class DockerRuntime:
                              command=list(c.args) if c.args is not None else None,
                              environment={k: str(v) for k, v in c.env.items()}, working_dir=c.working_dir,
                              user=c.user, labels=labels, host_config=host_config, healthcheck=healthcheck)
+        if start:
+            self._start_container(created["Id"])
+        return created["Id"]
+
+    def _start_container(self, container_id: str) -> None:
         try:
-            self._call(api.start, created["Id"])
+            self._call(self._api().start, container_id)
         except docker.errors.APIError:
             pass  # e.g. the command does not exist: the container shows FAILED with the engine's error
 
