@@ -77,10 +77,8 @@ CASES = [
     # semi-structured
     ("SELECT PARSE_JSON('{bad')", 100069, "22P02", "Error parsing JSON: unexpected character, pos 2"),
     # Snowflake statements Snowport does not run yet: named, not a syntax error
-    ("CREATE SECRET s TYPE = PASSWORD USERNAME = 'u' PASSWORD = 'p'", 2, "0A000",
-     "SQL compilation error:\nUnsupported feature 'CREATE SECRET'."),
-    ("EXECUTE JOB SERVICE IN COMPUTE POOL p FROM @specs SPECIFICATION_FILE='s.yaml'", 2, "0A000",
-     "SQL compilation error:\nUnsupported feature 'EXECUTE JOB SERVICE'."),
+    ("CREATE GATEWAY g FROM SPECIFICATION $$spec: {}$$", 2, "0A000",
+     "SQL compilation error:\nUnsupported feature 'CREATE GATEWAY'."),
     ("UNDROP DYNAMIC TABLE dt", 2, "0A000", "SQL compilation error:\nUnsupported feature 'UNDROP DYNAMIC TABLE'."),
     # generic fallback: Snowflake's shape, no engine text
     ("SELECT a FROM ee_t ORDER BY 5", 2043, "02000",
