@@ -42,6 +42,7 @@ def conn(server, tutorial):
         ("select ?, ?", 2049, "42601", "Bind variable ? not set."),
         ("show things", 2, "0A000", "Unsupported feature 'SHOW THINGS'."),
         ("create warehouse bad_wh warehouse_size = enormous", 2025, "22023", "WAREHOUSE_SIZE"),
+        ("DESCRIBE .", 1003, "42000", "syntax error"),  # sqlglot recursed without end on this (fuzzing found it)
     ],
 )
 def test_documented_errors(conn, sql, errno, sqlstate, text):

@@ -108,6 +108,12 @@ def _exec(cid: str, script: str) -> str:
     return done.stdout
 
 
+def _exec_or_none(cid: str, script: str) -> str | None:
+    """What `script` prints in the container; None while it is not running (created, not yet started)."""
+    done = subprocess.run(["docker", "exec", cid, "sh", "-c", script], capture_output=True, text=True, timeout=30)
+    return done.stdout if done.returncode == 0 else None
+
+
 def _rows(cur, sql: str) -> list[dict]:
     cur.execute(sql)
     names = [d[0] for d in cur.description]
@@ -378,7 +384,11 @@ def test_a_restarted_server_adopts_the_pod_and_an_upgrade_takes_the_current_valu
     """The pod built from the same service again (after a restart of Snowport) is the same pod: secrets add
     nothing that changes between builds. ALTER SERVICE ... FROM binds the secrets again, with their values
     of now. Then DROP SERVICE removes the pod and the service's secret files."""
-    [cid] = _containers("main")
+    deadline = time.time() + 30  # the pod of the service the test before dropped may still be going away
+    while len(found := _containers("main")) != 1:
+        assert time.time() < deadline, found
+        time.sleep(0.3)
+    [cid] = found
     digest = _sandbox_digest()
     srv.proc.kill()
     srv.proc.wait()
@@ -393,7 +403,7 @@ def test_a_restarted_server_adopts_the_pod_and_an_upgrade_takes_the_current_valu
         cur.execute(f"ALTER SERVICE SECRETIVE FROM SPECIFICATION $${SPEC}$$")
         deadline = time.time() + 60
         while (now := _containers("main")) in ([cid], []) or len(now) != 1 or \
-                _exec(now[0], 'echo -n "$DB_PASSWORD"') != PASSWORD_2:
+                _exec_or_none(now[0], 'echo -n "$DB_PASSWORD"') != PASSWORD_2:
             assert time.time() < deadline, now
             time.sleep(0.5)
 

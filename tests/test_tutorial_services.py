@@ -82,10 +82,15 @@ def _spec(server) -> str:
 
 
 def _app_container(server) -> str:
-    """The notebook's container: this server's pod container named after the spec's container."""
-    ids = subprocess.run(["docker", "ps", "-q", "--filter", f"label=snowport.managed={runtime_scope(server.data_dir)}",
-                          "--filter", "name=jupyter-snowpark"], capture_output=True, text=True).stdout.split()
-    assert len(ids) == 1, ids
+    """The notebook's running container: this server's pod container named after the spec's container (the
+    one it replaces, after a resume, may still be stopping)."""
+    deadline = time.time() + 60
+    while len(ids := subprocess.run(["docker", "ps", "-q", "--filter",
+                                     f"label=snowport.managed={runtime_scope(server.data_dir)}", "--filter",
+                                     "label=snowport.container=jupyter-snowpark"],
+                                    capture_output=True, text=True).stdout.split()) != 1:
+        assert time.time() < deadline, ids
+        time.sleep(0.3)
     return ids[0]
 
 
@@ -120,7 +125,12 @@ def _notebook_files(container: str) -> list[str] | None:
 
 
 def _logs(cur) -> str:
-    return cur.execute(f"CALL SYSTEM$GET_SERVICE_LOGS('{SERVICE}', '0', 'jupyter-snowpark',10);").fetchone()[0]
+    """The notebook container's last lines; "" while it has no container yet (just created or resumed)."""
+    try:
+        return cur.execute(f"CALL SYSTEM$GET_SERVICE_LOGS('{SERVICE}', '0', 'jupyter-snowpark',10);").fetchone()[0]
+    except ProgrammingError as e:
+        assert e.errno == 2025 and "not found" in e.msg, e
+        return ""
 
 
 def test_the_tutorials_service_journey(journey):

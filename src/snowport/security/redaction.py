@@ -21,6 +21,7 @@ SECRET_PROPERTIES = frozenset({
     "PRIVATE_KEY", "RSA_PUBLIC_KEY", "RSA_PUBLIC_KEY_2", "API_KEY",
 })
 _STRINGS = {TokenType.STRING, TokenType.RAW_STRING, TokenType.NATIONAL_STRING}
+_BARE = {TokenType.VAR, TokenType.NUMBER}  # `SET PASSWORD = abc`: Snowflake takes an unquoted value too
 _DIALECT = Snowflake()
 # When the text does not tokenize (an unterminated literal): everything after a secret property goes.
 _FALLBACK = re.compile(r"\b(" + "|".join(sorted(SECRET_PROPERTIES, key=len, reverse=True)) + r")(\s*(?:=>?)\s*)(.*)",
@@ -63,11 +64,13 @@ def _spans(sql: str) -> list[Token] | None:
     for i, token in enumerate(tokens):
         if i == 0 or tokens[i - 1].token_type == TokenType.SEMICOLON:
             in_secret = _is_secret_statement(tokens, i)
-        if token.token_type not in _STRINGS:
+        assigned = i >= 2 and tokens[i - 1].token_type in (TokenType.EQ, TokenType.FARROW)
+        if token.token_type not in _STRINGS and not (assigned and token.token_type in _BARE):
             continue
-        key = tokens[i - 2] if i >= 2 and tokens[i - 1].token_type in (TokenType.EQ, TokenType.FARROW) else \
-            tokens[i - 1] if i >= 1 else None
+        key = tokens[i - 2] if assigned else tokens[i - 1] if i >= 1 else None
         key_word = key.text.upper() if key is not None and key.token_type not in _STRINGS else ""
+        if token.token_type in _BARE and key_word not in SECRET_PROPERTIES:
+            continue  # a bare word is a value only as `PASSWORD = abc`
         if (in_secret and key_word not in CLEAR_IN_SECRETS) or key_word in SECRET_PROPERTIES:
             found.append(token)
     return found

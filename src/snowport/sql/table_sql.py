@@ -22,6 +22,9 @@ from snowport.stages.locations import parse_stage_ref
 def parse(sql: str) -> exp.Expr:
     try:
         expression = sqlglot.parse_one(sql, read="snowflake")
+    except RecursionError:  # sqlglot recurses without end on some malformed text (e.g. `DESCRIBE .`)
+        raise errors.SnowflakeError(1003, "42000", errors.compilation(
+            "syntax error line 1 at position 0: the statement could not be parsed.")) from None
     except TokenError:
         tokenize(sql)  # raises the syntax error at the unterminated token, as for Snowport's own statements
         raise
