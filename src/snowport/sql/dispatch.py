@@ -212,16 +212,6 @@ def _undrop(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
 
 
 # ---- ALTER ----------------------------------------------------------------------------------
-def _unset_keys(p: Parser) -> list[str]:
-    keys = []
-    while not p.at_end():
-        keys.append(p.identifier())
-        p.accept_punct(TokenType.COMMA)
-    if not keys:
-        raise p.error()
-    return keys
-
-
 def _alter_object(p: Parser, set_fn: Callable[[dict[str, Any]], Any], unset_fn: Callable[[list[str]], Any],
                   rename_fn: Callable[[list[str]], Any], name_parts: int = 1) -> Result:
     """The SET / UNSET / RENAME TO tail every kind shares."""
@@ -232,7 +222,7 @@ def _alter_object(p: Parser, set_fn: Callable[[dict[str, Any]], Any], unset_fn: 
     if p.accept("SET"):
         return render.outcome(set_fn(p.properties()))
     if p.accept("UNSET"):
-        return render.outcome(unset_fn(_unset_keys(p)))
+        return render.outcome(unset_fn(p.identifier_list()))
     raise p.error()
 
 
@@ -242,7 +232,7 @@ def _alter(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
         if p.accept("SET"):
             session.alter_session(ctx, p.properties())
         elif p.accept("UNSET"):
-            session.alter_session(ctx, dict.fromkeys(_unset_keys(p)), unset=True)
+            session.alter_session(ctx, dict.fromkeys(p.identifier_list()), unset=True)
         else:
             raise p.error()
         return render.outcome(None, SCL)
@@ -270,7 +260,7 @@ def _alter(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
         if p.accept("SET"):
             return render.outcome(services.set_properties(ctx, parts, p.properties(), if_exists))
         if p.accept("UNSET"):
-            return render.outcome(services.unset_properties(ctx, parts, _unset_keys(p), if_exists))
+            return render.outcome(services.unset_properties(ctx, parts, p.identifier_list(), if_exists))
         if p.accept("FROM"):
             source, values = _spec_source(p)
             if values:
@@ -359,7 +349,7 @@ def _alter_compute_pool(ctx: Ctx, p: Parser) -> Result:
     if p.accept("SET"):
         return render.outcome(compute_pools.set_properties(ctx, name, p.properties(), if_exists))
     if p.accept("UNSET"):
-        return render.outcome(compute_pools.unset_properties(ctx, name, _unset_keys(p), if_exists))
+        return render.outcome(compute_pools.unset_properties(ctx, name, p.identifier_list(), if_exists))
     raise p.error()
 
 

@@ -213,6 +213,16 @@ class Parser:
             return True
         return False
 
+    def identifier_list(self) -> list[str]:
+        """`a, b, c` to the end of the statement (UNSET's keys); at least one."""
+        keys = []
+        while not self.at_end():
+            keys.append(self.identifier())
+            self.accept_punct(TokenType.COMMA)
+        if not keys:
+            raise self.error()
+        return keys
+
     def string(self) -> str:
         t = self.next()
         if t.token_type not in _STRING_TYPES:

@@ -59,13 +59,7 @@ def alter(ctx: Ctx, p: Parser) -> Result:
     if p.accept("SET"):
         return render.outcome(snapshots.set_properties(ctx, parts, p.properties(), if_exists))
     if p.accept("UNSET"):
-        keys = []
-        while not p.at_end():
-            keys.append(p.identifier())
-            p.accept_punct(TokenType.COMMA)
-        if not keys:
-            raise p.error()
-        return render.outcome(snapshots.unset_properties(ctx, parts, keys, if_exists))
+        return render.outcome(snapshots.unset_properties(ctx, parts, p.identifier_list(), if_exists))
     if p.peek_upper() == "RENAME":
         raise errors.unsupported("ALTER SNAPSHOT ... RENAME TO")
     raise p.error()
