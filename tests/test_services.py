@@ -354,11 +354,16 @@ def test_service_from_a_staged_spec_file(cur, tmp_path):
     assert cur.execute("SELECT SYSTEM$WAIT_FOR_SERVICES(60, 'SVC_DB.PUBLIC.FROM_STAGE')").fetchone() == ("OK",)
     assert cur.execute("CALL SVC_DB.PUBLIC.FROM_STAGE!SPCS_WAIT_FOR('RUNNING', 30)").fetchone() == (
         "Service FROM_STAGE reached status RUNNING.",)
+    assert cur.execute("SELECT SVC_DB.PUBLIC.FROM_STAGE!SPCS_WAIT_FOR('RUNNING', 30)").fetchone() == (
+        "Service FROM_STAGE reached status RUNNING.",)  # the SELECT form too
     assert _status(cur, "FROM_STAGE") == "RUNNING"
     cur.execute("ALTER SERVICE SVC_DB.PUBLIC.FROM_STAGE SUSPEND")
     started = time.time()
     with pytest.raises(ProgrammingError) as info:
         cur.execute("CALL SVC_DB.PUBLIC.FROM_STAGE!SPCS_WAIT_FOR('RUNNING', 30)")
+    assert info.value.errno == 2143 and "its status is SUSPENDED" in info.value.msg
+    with pytest.raises(ProgrammingError) as info:
+        cur.execute("SELECT FROM_STAGE!SPCS_WAIT_FOR('RUNNING', 30)")
     assert info.value.errno == 2143 and "its status is SUSPENDED" in info.value.msg
     assert time.time() - started < 5, "a status that cannot come fails at once"
     cur.execute("DROP SERVICE SVC_DB.PUBLIC.FROM_STAGE")

@@ -9,7 +9,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from snowport import errors
-from snowport.commands import jobs, service_logs, tables
+from snowport.commands import jobs, service_logs, services, tables
 from snowport.commands import stages as stage_commands
 from snowport.commands.context import Ctx
 from snowport.sql import render
@@ -58,11 +58,7 @@ def service_calls(expression: exp.Expr) -> list[tuple[exp.Expr, list[str], str, 
         fn = node.expression
         if not isinstance(fn, exp.Anonymous) or str(fn.this).upper() not in service_logs.FUNCTIONS:
             continue
-        parts = []
-        for ident in _flatten(node.this):
-            if not isinstance(ident, exp.Identifier):
-                raise errors.invalid_value(f"invalid service name {node.this.sql(dialect='snowflake')}")
-            parts.append(ident.this if ident.quoted else ident.this.upper())
+        parts = _name_parts(node.this)
         kwargs: dict[str, exp.Expr] = {}
         for arg in fn.expressions:
             key = str(arg.this.name).upper() if isinstance(arg, exp.Kwarg) else ""
@@ -98,17 +94,35 @@ def _name_parts(name: exp.Expr) -> list[str]:
     return parts
 
 
+WAIT_FOR = "SPCS_WAIT_FOR"
+
+
+def _wait_for_args(fn: exp.Anonymous) -> tuple[str, float]:
+    """('<status>', <seconds>) of `<service>!SPCS_WAIT_FOR(...)`, as literals."""
+    args = fn.expressions
+    if len(args) != 2 or not args[0].is_string or not (isinstance(args[1], exp.Literal) and args[1].is_number):
+        raise errors.SnowflakeError(1003, "42000", errors.compilation(
+            f"{WAIT_FOR} takes a status and a timeout in seconds: {WAIT_FOR}('RUNNING', 120)."))
+    return args[0].name, float(args[1].name)
+
+
 def _replace_job_calls(ctx: Ctx, expression: exp.Expr, registered: list[str], describe_only: bool) -> None:
-    """`<job>!SPCS_CANCEL_JOB()` (a value: the job is cancelled once, its message put in its place) and
+    """`<service>!SPCS_WAIT_FOR('<status>', <s>)` and `<job>!SPCS_CANCEL_JOB()` (values: the wait or the
+    cancel happens once, its message put in its place) and
     `TABLE(SNOWFLAKE.SPCS.GET_JOB_HISTORY(...))` (a table registered for the statement)."""
     for node in list(expression.find_all(exp.ModelAttribute)):
         fn = node.expression
-        if not isinstance(fn, exp.Anonymous) or str(fn.this).upper() != jobs.CANCEL:
+        function = str(fn.this).upper() if isinstance(fn, exp.Anonymous) else ""
+        if function == jobs.CANCEL:
+            if fn.expressions:
+                raise errors.SnowflakeError(1003, "42000", errors.compilation(f"{jobs.CANCEL} takes no arguments."))
+            message = "" if describe_only else jobs.cancel(ctx, _name_parts(node.this))
+        elif function == WAIT_FOR:
+            status, seconds = _wait_for_args(fn)
+            message = "" if describe_only else services.wait_for(ctx, _name_parts(node.this), status, seconds)
+        else:
             continue
-        if fn.expressions:
-            raise errors.SnowflakeError(1003, "42000", errors.compilation(f"{jobs.CANCEL} takes no arguments."))
         shown = node.sql(dialect="snowflake").upper()
-        message = "" if describe_only else jobs.cancel(ctx, _name_parts(node.this))
         literal = exp.Literal.string(message)
         node.replace(exp.alias_(literal, shown, quoted=True) if isinstance(node.parent, exp.Select) else literal)
     for node in list(expression.find_all(exp.Anonymous)):
