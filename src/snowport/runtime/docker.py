@@ -20,6 +20,7 @@ import shutil
 import socket
 import tarfile
 import threading
+import time
 import urllib.request
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -106,18 +107,22 @@ def parse_time(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text + offset).astimezone(UTC)
 
 
+# How long a new pod's creation waits for its just-started containers' first readiness answer.
+FIRST_ANSWER_SECONDS = 0.15
+
+
 def _timestamp(when: datetime) -> float:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return when.timestamp()
 
 
-def _answers(ip: str, probe: ReadinessProbe) -> bool:
+def _answers(ip: str, probe: ReadinessProbe, timeout: float = 0.5) -> bool:
     """The readiness probe, run from here while the engine has no result yet: engines before API 1.44 ignore
     the healthcheck's start interval, so their first check comes a whole interval (5 s) after the start,
     long after most apps answer. Only ever turns "starting" into ready; a failing check stays the engine's."""
     try:
-        with urllib.request.urlopen(f"http://{ip}:{probe.port}{probe.path}", timeout=0.5) as response:
+        with urllib.request.urlopen(f"http://{ip}:{probe.port}{probe.path}", timeout=timeout) as response:
             return 200 <= response.status < 400
     except (OSError, ValueError):
         return False
@@ -387,7 +392,26 @@ class DockerRuntime:
             if made_sandbox:
                 self.delete_pod(spec.pod_id, grace_seconds=0)
             raise EngineError(f"cannot create pod {spec.pod_id}: {e.explanation or e}") from e
+        self._await_first_answer(sandbox_id, [c.readiness for c in missing if c.readiness])
         return self.pod_status(spec.pod_id)
+
+    def _await_first_answer(self, sandbox_id: str, probes: list[ReadinessProbe]) -> None:
+        """Probe the containers just started for up to FIRST_ANSWER_SECONDS: most apps answer within a
+        few milliseconds of their start, and the status built right after then says ready, instead of
+        waiting for the next look at the pod. A slower app costs its pod's creation no more than that."""
+        if not probes:
+            return
+        info = self._inspect(sandbox_id)
+        network = info["Config"]["Labels"].get(NETWORK_LABEL) if info else None
+        ip = ((info or {}).get("NetworkSettings", {}).get("Networks") or {}).get(network or "", {}).get("IPAddress")
+        if not ip:
+            return
+        deadline = time.monotonic() + FIRST_ANSWER_SECONDS
+        waiting = list(probes)
+        while waiting and time.monotonic() < deadline:
+            waiting = [p for p in waiting if not _answers(ip, p, timeout=0.05)]
+            if waiting:
+                time.sleep(0.01)
 
     def _labels(self, spec: PodSpec, role: str, **more: str) -> dict[str, str]:
         return {**spec.labels, MANAGED_LABEL: self.scope, POD_LABEL: spec.pod_id, ROLE_LABEL: role, **more}
