@@ -13,6 +13,8 @@ import time
 
 import pytest
 from registry_helpers import docker, ensure_base_image, ensure_engine, ensure_pip_image, push_app_image, runtime_scope
+from service_helpers import rows as _rows
+from service_helpers import until as _until
 from snowflake.connector.errors import ProgrammingError
 
 from conftest import ADMIN_PASSWORD, start_server
@@ -102,19 +104,6 @@ def connector_image(srv, cur, tmp_path_factory):
     docker("push", tag, config=config)
     docker("rmi", tag, config=config, check=False)
     return "/jobs_db/public/jobs_repo/connect_back:1"
-
-
-def _rows(cur, sql: str) -> list[dict]:
-    values = cur.execute(sql).fetchall()
-    return [dict(zip([d[0] for d in cur.description], v, strict=True)) for v in values]
-
-
-def _until(fn, timeout: float, what: str):
-    deadline = time.time() + timeout
-    while not (result := fn()):
-        assert time.time() < deadline, what
-        time.sleep(0.2)
-    return result
 
 
 def _status(cur, name: str) -> str:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from registry_helpers import ensure_base_image, ensure_engine, push_app_image, runtime_scope
+from service_helpers import rows as _rows
 from snowflake.connector.errors import ProgrammingError
 
 from conftest import ADMIN_PASSWORD, start_server
@@ -112,12 +113,6 @@ def _exec_or_none(cid: str, script: str) -> str | None:
     """What `script` prints in the container; None while it is not running (created, not yet started)."""
     done = subprocess.run(["docker", "exec", cid, "sh", "-c", script], capture_output=True, text=True, timeout=30)
     return done.stdout if done.returncode == 0 else None
-
-
-def _rows(cur, sql: str) -> list[dict]:
-    cur.execute(sql)
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
 def _wait_running(cur, name: str, timeout: float = 90) -> None:

@@ -18,11 +18,13 @@ from registry_helpers import (
     ensure_base_image,
     ensure_engine,
     push_app_image,
-    remove_server_pods,
 )
+from service_helpers import engine_server
+from service_helpers import rows as _rows
+from service_helpers import until as _until
 from snowflake.connector.errors import ProgrammingError
 
-from conftest import ADMIN_PASSWORD, start_server
+from conftest import ADMIN_PASSWORD
 
 SPEC = """
 spec:
@@ -35,14 +37,9 @@ spec:
 
 @pytest.fixture(scope="module")
 def svc(tmp_path_factory):
-    ensure_engine()
-    ensure_base_image()
     # the resync period as shipped (30 s): everything below must come from the engine's events
-    server = start_server(tmp_path_factory.mktemp("service-logs") / "data", SNOWPORT_SERVICE_TICK_SECONDS="30",
-                          SNOWPORT_WAREHOUSE_TICK_SECONDS="0.2")
-    yield server
-    server.stop()
-    remove_server_pods(server.data_dir)
+    yield from engine_server(tmp_path_factory, "service-logs", SNOWPORT_SERVICE_TICK_SECONDS="30",
+                             SNOWPORT_WAREHOUSE_TICK_SECONDS="0.2")
 
 
 @pytest.fixture(scope="module")
@@ -80,19 +77,6 @@ def _wait_status(cur, name: str, status: str, timeout: float = 60) -> None:
     while cur.execute(f"SHOW SERVICES LIKE '{name}'").fetchone()[1] != status:
         assert time.time() < deadline, cur.execute(f"SHOW SERVICE CONTAINERS IN SERVICE {name}").fetchall()
         time.sleep(0.2)
-
-
-def _rows(cur, sql: str) -> list[dict]:
-    values = cur.execute(sql).fetchall()
-    return [dict(zip([d[0] for d in cur.description], v, strict=True)) for v in values]
-
-
-def _until(fn, timeout: float, what: str):
-    deadline = time.time() + timeout
-    while not (result := fn()):
-        assert time.time() < deadline, what
-        time.sleep(0.2)
-    return result
 
 
 def test_logs_and_events_are_kept_and_outlive_the_service(svc, cur):

@@ -12,10 +12,11 @@ import subprocess
 import time
 
 import pytest
-from registry_helpers import ensure_base_image, ensure_engine, push_app_image, remove_server_pods
+from registry_helpers import push_app_image
+from service_helpers import engine_server
 from snowflake.connector.errors import ProgrammingError
 
-from conftest import ADMIN_PASSWORD, start_server
+from conftest import ADMIN_PASSWORD
 
 IMAGE = "/svol_db/public/svol_repo/app:1"
 SPEC = f"""
@@ -43,12 +44,7 @@ spec:
 
 @pytest.fixture(scope="module")
 def svc(tmp_path_factory):
-    ensure_engine()
-    ensure_base_image()
-    server = start_server(tmp_path_factory.mktemp("stage-volumes") / "data", SNOWPORT_SERVICE_TICK_SECONDS="1")
-    yield server
-    server.stop()
-    remove_server_pods(server.data_dir)
+    yield from engine_server(tmp_path_factory, "stage-volumes", SNOWPORT_SERVICE_TICK_SECONDS="1")
 
 
 @pytest.fixture(scope="module")
