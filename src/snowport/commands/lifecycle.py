@@ -16,6 +16,7 @@ from typing import Any
 
 from snowport import errors
 from snowport.catalog.store import CatalogObject, Dropped, Transaction
+from snowport.commands.columns import Columns, Rows, like_matcher
 from snowport.commands.context import Ctx, Server
 from snowport.commands.kinds import ACCOUNT, DATABASE, KINDS, SCHEMA, Kind
 from snowport.names import display
@@ -71,6 +72,27 @@ def existing(ctx: Ctx, kind: Kind, name: Name) -> CatalogObject:
     if obj is None:
         raise errors.does_not_exist(kind.title, name.shown)
     return obj
+
+
+def show_in_scope(ctx: Ctx, kind: Kind, columns: Columns, like: str | None, database: str | None,
+                  schema: str | None, visible: str | None = None) -> Rows:
+    """SHOW <kinds> [LIKE] [IN ...]: the objects of the scope the session may see (any privilege on it, or
+    what the matrix row `visible` allows)."""
+    match = like_matcher(like)
+
+    def shown(obj: CatalogObject) -> bool:
+        return ctx.auth.allows(ctx.session, visible, obj) if visible else ctx.auth.can_see(ctx.session, obj)
+
+    return Rows(columns, [o for o in ctx.catalog.list(kind.name, database, schema) if match(o.name) and shown(o)])
+
+
+def describe_one(ctx: Ctx, kind: Kind, parts: list[str], columns: Columns) -> Rows:
+    """DESCRIBE <kind> <name>: the matrix row `DESCRIBE <kind>` on the named object."""
+    command = f"DESCRIBE {kind.name}"
+    target = resolve(ctx, kind, parts, command)
+    obj = existing(ctx, kind, target)
+    ctx.require(command, obj, target.shown)
+    return Rows(columns, [obj], describe=True)
 
 
 def new_object(ctx: Ctx, kind: Kind, name: Name, comment: str | None = None,

@@ -12,7 +12,7 @@ from typing import Any
 from snowport import errors
 from snowport.catalog.store import CatalogObject
 from snowport.commands import lifecycle, properties
-from snowport.commands.columns import Col, Rows, columns, like_matcher, owner_role_type, schema_object
+from snowport.commands.columns import Col, Rows, columns, owner_role_type, schema_object
 from snowport.commands.context import Ctx
 from snowport.commands.kinds import NETWORK_RULE
 
@@ -115,16 +115,11 @@ DESCRIBE_COLUMNS = columns(
 
 
 def show(ctx: Ctx, like: str | None, database: str | None, schema: str | None) -> Rows:
-    match = like_matcher(like)
-    return Rows(SHOW_COLUMNS, [r for r in ctx.catalog.list("NETWORK RULE", database, schema)
-                               if match(r.name) and ctx.auth.can_see(ctx.session, r)])
+    return lifecycle.show_in_scope(ctx, NETWORK_RULE, SHOW_COLUMNS, like, database, schema)
 
 
 def describe(ctx: Ctx, parts: list[str]) -> Rows:
-    target = lifecycle.resolve(ctx, NETWORK_RULE, parts, "DESCRIBE NETWORK RULE")
-    rule = lifecycle.existing(ctx, NETWORK_RULE, target)
-    ctx.require("DESCRIBE NETWORK RULE", rule, target.shown)
-    return Rows(DESCRIBE_COLUMNS, [rule], describe=True)
+    return lifecycle.describe_one(ctx, NETWORK_RULE, parts, DESCRIBE_COLUMNS)
 
 
 def resolve_all(ctx: Ctx, names: list[str]) -> list[CatalogObject]:

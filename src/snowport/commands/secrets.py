@@ -19,7 +19,7 @@ from typing import Any
 from snowport import errors
 from snowport.catalog.store import CatalogObject
 from snowport.commands import lifecycle
-from snowport.commands.columns import Col, Rows, columns, like_matcher, owner_role_type
+from snowport.commands.columns import Col, Rows, columns, owner_role_type
 from snowport.commands.context import Ctx
 from snowport.commands.kinds import SECRET
 from snowport.commands.lifecycle import Name
@@ -229,16 +229,11 @@ DESCRIBE_COLUMNS = columns(
 
 
 def show(ctx: Ctx, like: str | None, database: str | None, schema: str | None) -> Rows:
-    match = like_matcher(like)
-    return Rows(SHOW_COLUMNS, [s for s in ctx.catalog.list("SECRET", database, schema)
-                               if match(s.name) and ctx.auth.can_see(ctx.session, s)])
+    return lifecycle.show_in_scope(ctx, SECRET, SHOW_COLUMNS, like, database, schema)
 
 
 def describe(ctx: Ctx, parts: list[str]) -> Rows:
-    target = lifecycle.resolve(ctx, SECRET, parts, "DESCRIBE SECRET")
-    secret = lifecycle.existing(ctx, SECRET, target)
-    ctx.require("DESCRIBE SECRET", secret, target.shown)
-    return Rows(DESCRIBE_COLUMNS, [secret], describe=True)
+    return lifecycle.describe_one(ctx, SECRET, parts, DESCRIBE_COLUMNS)
 
 
 # ---- a service spec's secrets ---------------------------------------------------------------------

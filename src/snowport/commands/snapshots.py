@@ -20,7 +20,7 @@ from typing import Any
 from snowport import errors
 from snowport.catalog.store import CatalogObject, Transaction
 from snowport.commands import block_volumes, lifecycle, properties
-from snowport.commands.columns import Col, Rows, columns, like_matcher, owner_role_type, ts
+from snowport.commands.columns import Col, Rows, columns, owner_role_type, ts
 from snowport.commands.context import Ctx, Server
 from snowport.commands.kinds import SERVICE, SNAPSHOT, storage_key
 from snowport.names import display, normalize
@@ -217,13 +217,8 @@ SHOW_COLUMNS = columns(
 
 
 def show(ctx: Ctx, like: str | None, database: str | None, schema: str | None) -> Rows:
-    match = like_matcher(like)
-    return Rows(SHOW_COLUMNS, [s for s in ctx.catalog.list(SNAPSHOT.name, database, schema)
-                               if match(s.name) and ctx.auth.allows(ctx.session, "SHOW SNAPSHOTS", s)])
+    return lifecycle.show_in_scope(ctx, SNAPSHOT, SHOW_COLUMNS, like, database, schema, visible="SHOW SNAPSHOTS")
 
 
 def describe(ctx: Ctx, parts: list[str]) -> Rows:
-    target = _target(ctx, parts, "DESCRIBE SNAPSHOT")
-    snapshot = lifecycle.existing(ctx, SNAPSHOT, target)
-    ctx.require("DESCRIBE SNAPSHOT", snapshot, target.shown)
-    return Rows(SHOW_COLUMNS, [snapshot], describe=True)
+    return lifecycle.describe_one(ctx, SNAPSHOT, parts, SHOW_COLUMNS)
