@@ -222,7 +222,7 @@ def test_crash_during_push(tmp_path):
 
 
 def test_registry_tokens_expire(tmp_path):
-    server = start_server(tmp_path / "data", SNOWPORT_REGISTRY_TOKEN_TTL_SECONDS="1")
+    server = start_server(tmp_path / "data", SNOWPORT_REGISTRY_TOKEN_TTL_SECONDS="2")
     try:
         cur = server.connect().cursor()
         cur.execute("CREATE DATABASE TTL_DB")
@@ -234,7 +234,7 @@ def test_registry_tokens_expire(tmp_path):
         bearer = {"Authorization": f"Bearer {token}"}
         fresh = httpx.get(f"{server.url}/v2/{name}/tags/list", headers=bearer)
         assert fresh.json()["errors"][0]["code"] == "NAME_UNKNOWN"  # authorised; the image is just not there
-        time.sleep(2.5)
+        time.sleep(3.5)
         expired = httpx.get(f"{server.url}/v2/{name}/tags/list", headers=bearer)
         assert expired.status_code == 401 and expired.json()["errors"][0]["code"] == "UNAUTHORIZED"
     finally:

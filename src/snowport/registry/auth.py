@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -85,10 +86,12 @@ class RegistryAuth:
             name, actions = parts[1], [a for a in parts[2].split(",") if a]
             allowed = self.allowed_actions(principal.session, repo_of(name), set(actions))
             access.append({"type": "repository", "name": name, "actions": sorted(allowed)})
-        now = int(time.time())
+        clock = time.time()
+        now = int(clock)
         ttl = int(getattr(self.core.settings, "registry_token_ttl_seconds", TOKEN_TTL))
+        # Rounded up so a token lives at least its ttl: truncating both ends could leave a 1 s token 0.01 s of life.
         token = jwt.encode({"sub": principal.user, "role": principal.session.role, "access": access, "iat": now,
-                            "exp": now + ttl, "aud": "snowport-registry"}, self._key, algorithm="HS256")
+                            "exp": math.ceil(clock + ttl), "aud": "snowport-registry"}, self._key, algorithm="HS256")
         issued = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
         return {"token": token, "access_token": token, "expires_in": ttl, "issued_at": issued}
 
