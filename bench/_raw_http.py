@@ -37,14 +37,14 @@ def _read_head(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
     return status, headers, rest
 
 
-def put(url: str, path: Path) -> None:
+def put(url: str, path: Path, ok: tuple[int, ...] = (200,)) -> None:
     sock, target, host = _connect(url)
     with sock, open(path, "rb") as f:
         size = os.fstat(f.fileno()).st_size
         sock.sendall(f"PUT {target} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {size}\r\n\r\n".encode())
         sock.sendfile(f)
         status, _, _ = _read_head(sock)
-    if status != 200:
+    if status not in ok:
         raise RuntimeError(f"PUT answered {status}")
 
 

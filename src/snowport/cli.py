@@ -19,6 +19,8 @@ from snowport import __version__
 from snowport.config import Settings
 from snowport.core import Snowport
 from snowport.server import build_app
+from snowport.stages.file_server import FileServer
+from snowport.wire.files import StageFiles
 
 app = typer.Typer(help="Snowport: a self-hosted Snowpark Container Services.", no_args_is_help=True)
 console = Console(stderr=True, soft_wrap=True, highlight=False, markup=False)
@@ -61,6 +63,7 @@ def up(
             console.print(f"Containers cannot reach Snowport at {gateway}:{settings.port} ({e})")
     elif settings.host == "0.0.0.0" and gateway is not None:
         core.container_host = gateway
+    file_server = _file_server(core, settings.host)
     companions = []
     if gateway is not None and container_tls:
         tls_server = container_tls_listener(core, application, gateway, CONTAINER_TLS_PORT, log_level)
@@ -70,6 +73,26 @@ def up(
         _Server(config, companions).run(sockets=sockets)
     except KeyboardInterrupt:
         pass  # uvicorn re-raises Ctrl-C after its clean shutdown; the shutdown is what matters
+    finally:
+        if file_server is not None:
+            file_server.stop()
+
+
+def _file_server(core: Snowport, host: str) -> FileServer | None:
+    """The sendfile listener for presigned GETs (stages/file_server.py) on SNOWPORT_FILE_PORT (0: any free
+    port; -1: none, every GET goes through the main listener)."""
+    if core.settings.file_port < 0:
+        return None
+    try:
+        sock = _listen(host, core.settings.file_port)
+    except OSError as e:
+        console.print(f"Stage GETs go through the main listener: cannot listen on {host}:"
+                      f"{core.settings.file_port} ({e})")
+        return None
+    server = FileServer(sock, StageFiles(core).resolve_download)
+    server.start()
+    core.file_server_port = server.address[1]
+    return server
 
 
 # The clients' default port: containers connect back with https://SNOWFLAKE_HOST and no port.

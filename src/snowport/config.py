@@ -16,6 +16,9 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8080
+    # the sendfile listener presigned stage GETs are sent to (stages/file_server.py): 0 any free port,
+    # -1 none (GETs then go through the main listener)
+    file_port: int = 0
     data_dir: Path = default_data_dir()
     account: str = "snowport"
     admin_user: str = "admin"

@@ -16,6 +16,7 @@ import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from snowport.catalog.job_history import JobHistory
 from snowport.catalog.observed import ObservedState
@@ -133,6 +134,8 @@ class Snowport:
         self._runtime: Any = None
         # where service containers reach this server (their network's gateway), set by `snowport up`
         self.container_host: str | None = None
+        # the port of the sendfile GET listener for presigned URLs (stages/file_server.py), set by `snowport up`
+        self.file_server_port: int | None = None
         # the TLS listener containers connect back to with the clients' defaults (https, 443), when it runs
         self.container_tls: ServerTLS | None = None
         self.generated_password: str | None = None
@@ -305,7 +308,20 @@ class Snowport:
 
     def presigned_url(self, session: Session, grant: FileGrant) -> str:
         base = session.base_url or f"http://{self.settings.host}:{self.settings.port}"
+        if grant.op == "get" and self.file_server_port:
+            base = self._file_server_base(base)
         return f"{base}/stage-files/{self.signer.sign(grant)}"
+
+    def _file_server_base(self, base: str) -> str:
+        """GETs from clients of the main plain listener go to the sendfile listener `snowport up` runs beside
+        it (stages/file_server.py), at the host name the client used; clients that came another way
+        (containers over TLS, the gateway address) stay where they are."""
+        parts = urlsplit(base)
+        local = {self.settings.host, "localhost", "127.0.0.1"} if self.settings.host in ("127.0.0.1", "localhost") \
+            else {self.settings.host} if self.settings.host != "0.0.0.0" else {parts.hostname}
+        if parts.scheme != "http" or parts.port != self.settings.port or parts.hostname not in local:
+            return base
+        return f"http://{parts.hostname}:{self.file_server_port}"
 
     # ---- queries --------------------------------------------------------------------------
     def run(self, session: Session, sql: str, params: Any = None, describe_only: bool = False,

@@ -7,6 +7,7 @@ token in the path is the credential, and names the one file and operation it all
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import jwt
 from starlette.requests import Request
@@ -31,7 +32,11 @@ class StageFiles:
         ]
 
     def _grant(self, request: Request, op: str) -> FileGrant | Response:
-        token = request.path_params["token"]
+        grant = self._check(request.path_params["token"], op)
+        return Response(status_code=grant) if isinstance(grant, int) else grant
+
+    def _check(self, token: str, op: str) -> FileGrant | int:
+        """The grant a presigned token carries for `op`, or the status that refuses it."""
         try:
             grant = self.core.signer.verify(token)
         except SnowflakeError:
@@ -41,9 +46,9 @@ class StageFiles:
             except jwt.PyJWTError:
                 expired = False
             # 400 makes the connector ask for a fresh URL; a forged token just fails.
-            return Response(status_code=400 if expired else 403)
+            return 400 if expired else 403
         if grant.op != op:
-            return Response(status_code=403)
+            return 403
         return grant
 
     async def upload(self, request: Request) -> Response:
@@ -61,16 +66,22 @@ class StageFiles:
         return Response(status_code=200)
 
     async def download(self, request: Request) -> Response:
-        grant = self._grant(request, "get")
-        if isinstance(grant, Response):
-            return grant
+        status, path = self.resolve_download(request.path_params["token"])
+        if path is None:
+            return Response(status_code=status)
+        return LargeFileResponse(path, media_type="application/octet-stream")
+
+    def resolve_download(self, token: str) -> tuple[int, Path | None]:
+        """What a presigned GET answers: (200, the file) or (the refusal's status, None). The one rule for
+        both the ASGI route and the sendfile listener (stages/file_server.py)."""
+        grant = self._check(token, "get")
+        if isinstance(grant, int):
+            return grant, None
         try:
             path = self.core.stages.file_path(grant.key, grant.path)
         except SnowflakeError:
-            return Response(status_code=403)
-        if not path.is_file():
-            return Response(status_code=404)
-        return LargeFileResponse(path, media_type="application/octet-stream")
+            return 403, None
+        return (200, path) if path.is_file() else (404, None)
 
 
 class LargeFileResponse(FileResponse):
