@@ -453,3 +453,30 @@ def test_identify_token_on_a_real_core(tmp_path: Path):
                 core.identify_token(token)
     finally:
         core.close()
+
+
+# ---- the registry (docker login takes a PAT as the password) -----------------------------------------
+def test_registry_takes_a_pat_as_password_with_its_restriction(srv: Server):
+    admin = srv.connect()
+    for sql in ("CREATE DATABASE TOK_DB", "CREATE IMAGE REPOSITORY TOK_DB.PUBLIC.REPO",
+                "GRANT USAGE ON DATABASE TOK_DB TO ROLE TOK_OTHER", "GRANT USAGE ON SCHEMA TOK_DB.PUBLIC TO ROLE TOK_OTHER",
+                "GRANT READ ON IMAGE REPOSITORY TOK_DB.PUBLIC.REPO TO ROLE TOK_OTHER"):
+        admin.cursor().execute(sql)
+    admin.close()
+    user = srv.connect(user="TOK_U", password="tok-pw")
+    restricted = _rows(user, "ALTER USER ADD PAT T_REG ROLE_RESTRICTION = 'TOK_R'")[0]["token_secret"]
+    free = _rows(user, "ALTER USER ADD PAT T_REG_FREE")[0]["token_secret"]
+    user.close()
+
+    def pull_actions(password: str) -> list[str] | int:
+        answer = httpx.get(f"{srv.url}/v2/token", params={"scope": "repository:tok_db/public/repo/img:pull"},
+                           auth=("TOK_U", password), timeout=20)
+        if answer.status_code != 200:
+            return answer.status_code
+        claims = jwt.decode(answer.json()["token"], options={"verify_signature": False})
+        return claims["access"][0]["actions"]
+
+    assert pull_actions("tok-pw") == ["pull"]  # the password: every role of the user
+    assert pull_actions(free) == ["pull"]
+    assert pull_actions(restricted) == []  # TOK_R only: no READ on the repository
+    assert pull_actions(restricted + "x") == 401
