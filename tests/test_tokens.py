@@ -435,6 +435,7 @@ def test_identify_token_on_a_real_core(tmp_path: Path):
         assert core.identify_token(free) == ("IT_U", None)
         assert core.identify_token(core.oauth.issue("IT_U", "IT_R")) == ("IT_U", "IT_R")
         assert core.identify_token(core.oauth.issue("IT_U")) == ("IT_U", None)
+        assert core.identify_token(core.identities.caller_token("IT_U")) == ("IT_U", None)
 
         refused = [restricted + "x", "", "ST-nope", core.oauth.issue("IT_U", ttl_seconds=-10),
                    core.oauth.issue("IT_U") + "x", "a.b.c"]

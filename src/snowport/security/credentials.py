@@ -35,8 +35,6 @@ from snowport.errors import SnowflakeError
 PAT_INVALID = SnowflakeError(390100, "28000", "Incorrect username or password was specified.")
 PAT_EXPIRED = SnowflakeError(390100, "28000", "Programmatic access token is expired or disabled.")
 JWT_INVALID = SnowflakeError(390144, "08004", "JWT token is invalid.")
-ROLE_NOT_ALLOWED = SnowflakeError(
-    390189, "08004", "Role specified in the connect string is not allowed by the restriction on this credential.")
 USER_DISABLED = SnowflakeError(390101, "28000", "User access disabled. Contact your local system administrator.")
 CLOCK_SKEW_SECONDS = 60  # Snowflake accepts a JWT whose iat/exp is off by up to a minute
 JWT_MAX_LIFETIME = 3600  # a key-pair JWT is valid for at most an hour

@@ -21,6 +21,7 @@ from snowport.security.privileges import Authorizer
 from snowport.security.sessions import OAuthIssuer, SessionStore
 
 EXCHANGE_TTL = 3600  # an OAuth token from /oauth/token lives an hour, as Snowflake's do
+CALLER_TOKEN_TTL = 120  # SERVICE_CALLER_TOKEN_VALIDITY_SECS' default
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
 
@@ -107,6 +108,11 @@ class Identities:
             return Identity(user, role, "CALLER", role_locked=True)
         user, role = self._oauth_user(token)
         return Identity(user, role, "OAUTH")
+
+    def caller_token(self, user: str, role: str | None = None, ttl_seconds: int = CALLER_TOKEN_TTL) -> str:
+        """The `Sf-Context-Current-User-Token` the ingress proxy adds for an executeAsCaller service: an
+        OAuth token for the caller, short-lived as Snowflake's (SERVICE_CALLER_TOKEN_VALIDITY_SECS)."""
+        return self.oauth.issue(user, role, ttl_seconds=ttl_seconds)
 
     def _oauth_user(self, token: str) -> tuple[str, str | None]:
         user, role = self.oauth.verify(token)
