@@ -14,9 +14,13 @@ the probe. Rows checked on NONE run once as the bare role.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 Rows = list[dict]
 Check = Callable[[Rows, dict], bool]  # rows, and the case's names
@@ -225,6 +229,18 @@ def lifecycle(kind: str, *, create_on: str, create_on_name: str, name: str, shor
 # ---- the cases ----------------------------------------------------------------------------------
 
 SHOW_U = show("USERS", "{U}", "", "name", "owner", "comment")
+SHOW_PATS = Probe("SHOW USER PATS FOR USER {U}", ("name", "status", "comment", "rotated_to"))
+PAM = "MODIFY PROGRAMMATIC AUTHENTICATION METHODS"
+
+
+def _public_key() -> tuple[str, str]:
+    """A fresh RSA public key as ALTER USER takes it (base64 DER) and its SHA256 fingerprint."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    der = key.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    return base64.b64encode(der).decode(), "SHA256:" + base64.b64encode(hashlib.sha256(der).digest()).decode()
+
+
+PM_KEY, PM_KEY_FP = _public_key()
 SHOW_RR = show("ROLES", "{RR}", "", "name", "owner", "comment")
 SHOW_W = show("WAREHOUSES", "{W}", "", "name", "owner", "comment", "state", "auto_suspend")
 SHOW_D = show("DATABASES", "{D}", "", "name", "owner", "comment")
@@ -236,6 +252,7 @@ SRC_1 = ["CREATE TABLE {SRC} (A INT)", "INSERT INTO {SRC} VALUES (7), (8)"]
 STAGE_FILE = ["CREATE STAGE {ST}", "PUT file://{FILE} @{ST}"]
 WH = ["CREATE WAREHOUSE {W} INITIALLY_SUSPENDED = TRUE"]
 USER = ["USE ROLE ACCOUNTADMIN", "CREATE USER {U} PASSWORD = 'pm-target-pw' COMMENT = 'before'"]
+USER_PAT = [*USER, "ALTER USER {U} ADD PAT PMT COMMENT = 'before'"]
 ROLE = ["USE ROLE ACCOUNTADMIN", "CREATE ROLE {RR} COMMENT = 'before'"]
 ROLES2 = [*ROLE, "CREATE ROLE {RT}"]
 SEE_W = ["GRANT USAGE ON WAREHOUSE {W} TO ROLE {R}"]
@@ -300,6 +317,28 @@ CASES: list[Case] = [
          refusal=insufficient("user", "{U}"), result=contains(property="NAME", value="{U}")),
     Case("SHOW USERS", "SHOW USERS", setup=USER, grant=priv("MANAGE GRANTS", "ACCOUNT", ""),
          refusal=ACCOUNT_REFUSAL, result=contains(name="{U}")),
+    # ---- users' programmatic credentials ----------------------------------------------------------
+    Case("ALTER USER SET RSA_PUBLIC_KEY", "ALTER USER {U} SET RSA_PUBLIC_KEY = '" + PM_KEY + "'", setup=USER,
+         without=priv("MONITOR", "USER", "{U}"), grant=priv(PAM, "USER", "{U}"), refusal=insufficient("user", "{U}"),
+         probe=Probe("DESCRIBE USER {U}", ("property", "value")),
+         effect=contains(property="RSA_PUBLIC_KEY_FP", value=PM_KEY_FP)),
+    Case("ALTER USER ADD PROGRAMMATIC ACCESS TOKEN", "ALTER USER {U} ADD PAT PMT COMMENT = 'after'", setup=USER,
+         without=priv("MONITOR", "USER", "{U}"), grant=priv(PAM, "USER", "{U}"), refusal=insufficient("user", "{U}"),
+         probe=SHOW_PATS, effect=has(name="PMT", status="ACTIVE", comment="after"),
+         result=lambda rows, ns: len(rows) == 1 and rows[0]["token_name"] == "PMT" and len(rows[0]["token_secret"]) > 30),
+    Case("ALTER USER REMOVE PROGRAMMATIC ACCESS TOKEN", "ALTER USER {U} REMOVE PAT PMT", setup=USER_PAT,
+         without=priv("MONITOR", "USER", "{U}"), grant=priv(PAM, "USER", "{U}"), refusal=insufficient("user", "{U}"),
+         probe=SHOW_PATS, effect=none),
+    Case("ALTER USER ROTATE PROGRAMMATIC ACCESS TOKEN",
+         "ALTER USER {U} ROTATE PROGRAMMATIC ACCESS TOKEN PMT EXPIRE_ROTATED_TOKEN_AFTER_HOURS = 0", setup=USER_PAT,
+         without=priv("MONITOR", "USER", "{U}"), grant=priv(PAM, "USER", "{U}"), refusal=insufficient("user", "{U}"),
+         probe=SHOW_PATS, effect=contains(rotated_to="PMT", status="EXPIRED")),
+    Case("ALTER USER MODIFY PROGRAMMATIC ACCESS TOKEN", "ALTER USER {U} MODIFY PAT PMT SET COMMENT = 'after'",
+         setup=USER_PAT, without=priv("MONITOR", "USER", "{U}"), grant=priv(PAM, "USER", "{U}"),
+         refusal=insufficient("user", "{U}"), probe=SHOW_PATS, effect=has(name="PMT", comment="after")),
+    Case("SHOW USER PROGRAMMATIC ACCESS TOKENS", "SHOW USER PROGRAMMATIC ACCESS TOKENS FOR USER {U}", setup=USER_PAT,
+         without=priv("MONITOR", "USER", "{U}"), grant=priv(PAM, "USER", "{U}"), refusal=insufficient("user", "{U}"),
+         result=has(name="PMT", user_name="{U}", status="ACTIVE")),
     # ---- roles ------------------------------------------------------------------------------------
     Case("CREATE ROLE", "CREATE ROLE {RR}", grant=priv("CREATE ROLE", "ACCOUNT", ""), refusal=ACCOUNT_REFUSAL,
          probe=SHOW_RR, effect=has(name="{RR}", owner="{R}")),

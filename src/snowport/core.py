@@ -31,6 +31,8 @@ from snowport.errors import SnowflakeError
 from snowport.names import normalize
 from snowport.registry.auth import RegistryAuth
 from snowport.registry.store import RegistryStore
+from snowport.security.credentials import PatKeys
+from snowport.security.identity import Identities, Identity
 from snowport.security.passwords import hash_password, verify_password
 from snowport.security.privileges import SYSTEM_HIERARCHY, SYSTEM_ROLE_PRIVILEGES, SYSTEM_ROLES, Authorizer
 from snowport.security.redaction import redact, scrub
@@ -145,6 +147,9 @@ class Snowport:
         self._bootstrap()
         self._ensure_system_schemas()
         self.oauth = OAuthIssuer(bytes.fromhex(self._kept_secret("oauth_key")), settings.account)
+        self.pat_keys = PatKeys(bytes.fromhex(self._kept_secret("pat_key")))
+        self.identities = Identities(self.catalog, self.auth, self.oauth, self.sessions, self.pat_keys,
+                                     self.account_name)
         self.signer = UrlSigner(bytes.fromhex(self._kept_secret("url_key")))
         self.stages = StageStore(settings.data_dir / "stages")
         drop_session_stages(self)  # sessions do not survive a restart: every one has ended
@@ -228,12 +233,39 @@ class Snowport:
             if user is None or user.props.get("disabled"):
                 raise OAuthIssuer.INVALID
             return user.name, role
+        ident = self.login_identity("SNOWFLAKE", login_name, password)
+        return ident.user, ident.role
+
+    def identify_token(self, token: str) -> tuple[str, str | None]:
+        """(user, role) for any token a program may present: a connector session token, a programmatic
+        access token, an OAuth token (incl. /oauth/token's); SnowflakeError for a wrong, expired or revoked
+        one. The ingress proxy asks this for `Authorization: Snowflake Token="..."`."""
+        return self.identities.identify(token)
+
+    def login_identity(self, authenticator: str, login_name: str, secret: str | None) -> Identity:
+        """Who a login proves to be, by the connector's authenticator: SNOWFLAKE (a password, or a PAT
+        given as the password), PROGRAMMATIC_ACCESS_TOKEN, SNOWFLAKE_JWT (key pair), OAUTH (incl. the
+        caller's-rights `<service token>.<caller token>`)."""
+        authenticator = authenticator.upper()
+        if authenticator == "OAUTH":
+            return self.identities.by_oauth(secret or "")
+        if authenticator == "PROGRAMMATIC_ACCESS_TOKEN":
+            return self.identities.by_pat(secret or "", login_name)
+        if authenticator == "SNOWFLAKE_JWT":
+            return self.identities.by_key_pair(secret or "", login_name)
+        if authenticator != "SNOWFLAKE":
+            raise SnowflakeError(390100, "28000", f"Authenticator '{authenticator}' is not supported.")
         user = self._user_by_login(login_name)
-        if user is None or password is None or not self._password_ok(user, password):
+        if user is None or not secret:
             raise BAD_LOGIN
+        if not self._password_ok(user, secret):
+            try:  # a programmatic access token may stand in for the password
+                return self.identities.by_pat(secret, login_name)
+            except SnowflakeError:
+                raise BAD_LOGIN from None
         if user.props.get("disabled"):
             raise SnowflakeError(390101, "28000", "User access disabled. Contact your local system administrator.")
-        return user.name, None
+        return Identity(user.name)
 
     def _password_ok(self, user: CatalogObject, password: str) -> bool:
         """argon2 verification, remembered briefly: docker sends the same credentials for every token
@@ -260,10 +292,19 @@ class Snowport:
         return None
 
     def open_session(self, user_name: str, role: str | None, database: str | None, schema: str | None,
-                     warehouse: str | None, client_app: str = "") -> Session:
+                     warehouse: str | None, client_app: str = "", identity: Identity | None = None) -> Session:
+        """A new session; `identity` (how the login proved the user) may fix its role (a PAT's
+        ROLE_RESTRICTION, a caller's-rights session)."""
         user = self.catalog.get("USER", user_name)
         assert user is not None
         requested_role = normalize(role) if role else None
+        fixed = identity.restricted_role or (identity.role if identity.role_locked else None) if identity else None
+        if fixed is not None and requested_role not in (None, fixed):
+            raise SnowflakeError(
+                390189, "08004",
+                f"Role '{requested_role}' specified in the connect string is not granted to this user. "
+                f"This credential is restricted to role '{fixed}'.")
+        requested_role = fixed or requested_role
         role_name = requested_role or user.props.get("default_role") or "PUBLIC"
         if not self.auth.user_has_role(user.name, role_name) or self.catalog.get("ROLE", role_name) is None:
             if requested_role:
@@ -276,6 +317,12 @@ class Snowport:
         session = self.sessions.open(user.name, role_name)
         session.client_app = client_app
         session.secondary_roles = "ALL"
+        if identity is not None:
+            session.authn = identity.method
+            session.restricted_role = identity.restricted_role
+            session.role_locked = identity.role_locked
+            if identity.restricted_role:
+                session.secondary_roles = "NONE"
         session.engine = self.engine.session()
         ctx = Ctx(self, session)
         namespace = user.props.get("default_namespace")

@@ -17,6 +17,7 @@ from snowport.config import Settings
 from snowport.core import Snowport
 from snowport.registry.api import RegistryApi
 from snowport.wire.files import StageFiles
+from snowport.wire.oauth import OAuthToken
 from snowport.wire.protocol import WireProtocol
 
 log = logging.getLogger("snowport.server")
@@ -54,6 +55,7 @@ def build_app(settings: Settings, core: Snowport | None = None) -> Starlette:
         return JSONResponse({"data": None, "code": "000603", "message": "Internal error.", "success": False})
 
     routes = wire.routes() + StageFiles(core).routes() + RegistryApi(core, core.registry, core.registry_auth).routes()
+    routes += OAuthToken(core).routes()
     app = Starlette(routes=routes, lifespan=lifespan,
                     exception_handlers={Exception: internal_error})
     app.state.core = core

@@ -28,6 +28,11 @@ def set_namespace(core: Server, session: Session, database: str | None, schema: 
 
 
 def use_role(ctx: Ctx, role: str) -> None:
+    fixed = ctx.session.restricted_role or (ctx.session.role if ctx.session.role_locked else None)
+    if fixed is not None and role != fixed:  # a PAT's ROLE_RESTRICTION, a caller's-rights session
+        raise errors.SnowflakeError(
+            3013, "42501", f"SQL access control error:\nRequested role '{role}' is not assigned to the executing "
+            f"user. Specify another role to activate. (This session is restricted to role '{fixed}'.)")
     if ctx.catalog.get("ROLE", role) is None or not ctx.auth.user_has_role(ctx.session.user, role):
         raise errors.SnowflakeError(
             3013,

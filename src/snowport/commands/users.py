@@ -11,21 +11,28 @@ from snowport.commands.columns import Col, Rows, columns, like_matcher, tf, ts
 from snowport.commands.context import Ctx
 from snowport.commands.kinds import USER
 from snowport.commands.lifecycle import Name
+from snowport.security import credentials
 from snowport.security.passwords import hash_password
 
 PROPERTIES = (
     "PASSWORD", "LOGIN_NAME", "DISPLAY_NAME", "FIRST_NAME", "LAST_NAME", "EMAIL", "DEFAULT_ROLE",
     "DEFAULT_WAREHOUSE", "DEFAULT_NAMESPACE", "DEFAULT_SECONDARY_ROLES", "MUST_CHANGE_PASSWORD", "DISABLED",
-    "COMMENT", "TYPE", "DAYS_TO_EXPIRY", "MINS_TO_UNLOCK", "RSA_PUBLIC_KEY",
+    "COMMENT", "TYPE", "DAYS_TO_EXPIRY", "MINS_TO_UNLOCK", "RSA_PUBLIC_KEY", "RSA_PUBLIC_KEY_2",
 )
+# The key-pair properties: a user sets its own; for another user, OWNERSHIP or MODIFY PROGRAMMATIC
+# AUTHENTICATION METHODS on it (privilege-matrix row ALTER USER SET RSA_PUBLIC_KEY).
+KEY_PAIR = {"RSA_PUBLIC_KEY", "RSA_PUBLIC_KEY_2"}
 # What a user may change about itself without owning its user object.
-SELF_SERVICE = {"PASSWORD", "DEFAULT_ROLE", "DEFAULT_WAREHOUSE", "DEFAULT_NAMESPACE", "DEFAULT_SECONDARY_ROLES"}
+SELF_SERVICE = {"PASSWORD", "DEFAULT_ROLE", "DEFAULT_WAREHOUSE", "DEFAULT_NAMESPACE", "DEFAULT_SECONDARY_ROLES",
+                *KEY_PAIR}
 
 
 CONVERT = {
     "PASSWORD": lambda v: ("password_hash", hash_password(str(v))),
     "MUST_CHANGE_PASSWORD": lambda v: ("must_change_password", properties.boolean(v, "MUST_CHANGE_PASSWORD")),
     "DISABLED": lambda v: ("disabled", properties.boolean(v, "DISABLED")),
+    "RSA_PUBLIC_KEY": lambda v: ("rsa_public_key", credentials.stored_public_key(v, "RSA_PUBLIC_KEY")),
+    "RSA_PUBLIC_KEY_2": lambda v: ("rsa_public_key_2", credentials.stored_public_key(v, "RSA_PUBLIC_KEY_2")),
 }
 STORED = {"PASSWORD": "password_hash"}
 
@@ -44,17 +51,22 @@ def create(ctx: Ctx, name: str, values: dict[str, Any], or_replace: bool = False
     return lifecycle.create(ctx, USER, target, build, or_replace=or_replace, if_not_exists=if_not_exists)[1]
 
 
+def _alter_command(keys: set[str]) -> str:
+    """The matrix row an ALTER USER SET/UNSET of these properties is checked against."""
+    return "ALTER USER SET RSA_PUBLIC_KEY" if keys and keys <= KEY_PAIR else "ALTER USER"
+
+
 def set_properties(ctx: Ctx, name: str, values: dict[str, Any], if_exists: bool = False) -> str:
     is_self = name == ctx.session.user
-    lifecycle.alter(ctx, USER, Name(name), "ALTER USER", lambda u: _with_properties(u, values), if_exists,
-                    allowed=lambda _u: is_self and set(values) <= SELF_SERVICE)
+    lifecycle.alter(ctx, USER, Name(name), _alter_command(set(values)), lambda u: _with_properties(u, values),
+                    if_exists, allowed=lambda _u: is_self and set(values) <= SELF_SERVICE)
     return lifecycle.SUCCESS
 
 
 def unset_properties(ctx: Ctx, name: str, keys: list[str], if_exists: bool = False) -> str:
     properties.only(dict.fromkeys(keys), PROPERTIES, "USER")
     is_self = name == ctx.session.user
-    lifecycle.alter(ctx, USER, Name(name), "ALTER USER",
+    lifecycle.alter(ctx, USER, Name(name), _alter_command(set(keys)),
                     lambda u: properties.unset(u, keys, "USER", PROPERTIES, STORED), if_exists,
                     allowed=lambda _u: is_self and set(keys) <= SELF_SERVICE)
     return lifecycle.SUCCESS
@@ -141,6 +153,10 @@ def describe(ctx: Ctx, name: str) -> Rows:
         ("DEFAULT_ROLE", p.get("default_role")),
         ("DEFAULT_SECONDARY_ROLES", p.get("default_secondary_roles", '["ALL"]')),
         ("TYPE", p.get("type")),
+        ("RSA_PUBLIC_KEY", p.get("rsa_public_key")),
+        ("RSA_PUBLIC_KEY_FP", credentials.stored_fingerprint(p.get("rsa_public_key"))),
+        ("RSA_PUBLIC_KEY_2", p.get("rsa_public_key_2")),
+        ("RSA_PUBLIC_KEY_2_FP", credentials.stored_fingerprint(p.get("rsa_public_key_2"))),
     ]
     return Rows(DESCRIBE_COLUMNS, [(k, "null" if v is None else str(v)) for k, v in values], describe=True)
 

@@ -65,16 +65,18 @@ class RegistryAuth:
             except SnowflakeError:
                 raise RegistryError("UNAUTHORIZED", "authentication required") from None
             return Principal(session.user, session)
-        try:
-            user_name, role = core.authenticate(user, password, None)
+        try:  # a password, or a programmatic access token given as the password
+            identity = core.login_identity("SNOWFLAKE", user, password)
         except SnowflakeError:
             raise RegistryError("UNAUTHORIZED", "authentication required") from None
-        return Principal(user_name, self._identity(user_name, role))
+        return Principal(identity.user, self._identity(identity.user, identity.role, identity.restricted_role))
 
-    def _identity(self, user_name: str, role: str | None) -> Session:
+    def _identity(self, user_name: str, role: str | None, restricted: str | None = None) -> Session:
+        """The session the registry checks privileges with; a PAT's ROLE_RESTRICTION keeps it to that role."""
         user = self.core.catalog.get("USER", user_name)
         default_role = role or (user.props.get("default_role") if user else None) or "PUBLIC"
-        return Session(id=0, user=user_name, role=default_role, secondary_roles="ALL")
+        return Session(id=0, user=user_name, role=default_role, secondary_roles="NONE" if restricted else "ALL",
+                       restricted_role=restricted)
 
     def issue(self, principal: Principal, scopes: list[str], repo_of) -> dict:
         """A bearer token granting, per requested scope, the actions the user's roles allow."""
@@ -90,8 +92,11 @@ class RegistryAuth:
         now = int(clock)
         ttl = int(getattr(self.core.settings, "registry_token_ttl_seconds", TOKEN_TTL))
         # Rounded up so a token lives at least its ttl: truncating both ends could leave a 1 s token 0.01 s of life.
-        token = jwt.encode({"sub": principal.user, "role": principal.session.role, "access": access, "iat": now,
-                            "exp": math.ceil(clock + ttl), "aud": "snowport-registry"}, self._key, algorithm="HS256")
+        claims = {"sub": principal.user, "role": principal.session.role, "access": access, "iat": now,
+                  "exp": math.ceil(clock + ttl), "aud": "snowport-registry"}
+        if principal.session.restricted_role:
+            claims["restricted"] = True
+        token = jwt.encode(claims, self._key, algorithm="HS256")
         issued = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
         return {"token": token, "access_token": token, "expires_in": ttl, "issued_at": issued}
 
@@ -103,7 +108,8 @@ class RegistryAuth:
         access: dict[str, set[str]] = {}
         for entry in claims.get("access", []):
             access.setdefault(entry["name"], set()).update(entry.get("actions", []))
-        return Principal(claims["sub"], self._identity(claims["sub"], claims.get("role")), access)
+        restricted = claims.get("role") if claims.get("restricted") else None
+        return Principal(claims["sub"], self._identity(claims["sub"], claims.get("role"), restricted), access)
 
     def allowed_actions(self, session: Session, repo_obj, wanted: set[str]) -> set[str]:
         if repo_obj is None:

@@ -104,7 +104,7 @@ OBJECT_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "WAREHOUSE": ("USAGE", "MONITOR", "OPERATE", "MODIFY", "APPLYBUDGET"),
     "STAGE": ("USAGE", "READ", "WRITE"),
     "IMAGE REPOSITORY": ("READ", "WRITE", "SERVICE READ", "SERVICE WRITE"),
-    "USER": ("MONITOR",),
+    "USER": ("MONITOR", "MODIFY PROGRAMMATIC AUTHENTICATION METHODS"),
     "COMPUTE POOL": ("USAGE", "MONITOR", "OPERATE", "MODIFY"),
     "INTEGRATION": ("USAGE",),
     "SERVICE": ("USAGE", "MONITOR", "OPERATE"),
@@ -162,6 +162,8 @@ class Authorizer:
         return role in self.user_roles(user)
 
     def active_roles(self, session: Session) -> frozenset[str]:
+        if session.restricted_role:  # a PAT with ROLE_RESTRICTION: that role only, never secondary roles
+            return self.closure(session.restricted_role)
         roles: set[str] = set(self.closure(session.role)) if session.role else {"PUBLIC"}
         if session.secondary_roles == "ALL":
             for r in self.roles_granted_to("USER", session.user):

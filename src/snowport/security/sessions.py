@@ -47,6 +47,10 @@ class Session:
     last_query_id: str | None = None
     # scheme://host:port the client reached the server at; presigned URLs point back there
     base_url: str = ""
+    # how the session logged in (security/identity.py): PASSWORD, PROGRAMMATIC_ACCESS_TOKEN, SNOWFLAKE_JWT, ...
+    authn: str = "PASSWORD"
+    restricted_role: str | None = None  # a PAT's ROLE_RESTRICTION: the only active role, no switching
+    role_locked: bool = False  # caller's-rights sessions: no USE ROLE
 
 
 class SessionStore:

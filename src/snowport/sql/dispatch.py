@@ -33,7 +33,7 @@ from snowport.commands import (
 from snowport.commands.columns import Col, Rows, columns
 from snowport.commands.context import Ctx
 from snowport.commands.grants import SECURABLE_KINDS, Securable
-from snowport.sql import render, snapshot_statements, table_sql
+from snowport.sql import render, snapshot_statements, table_sql, token_statements
 from snowport.sql.copy_statement import parse as parse_copy
 from snowport.sql.lexer import Parser
 from snowport.sql.result import SCL, SELECT, USE, Result
@@ -303,7 +303,11 @@ def _alter(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
         return _alter_object(p, lambda v: schemas.set_properties(ctx, parts, v, if_exists),
                              lambda k: schemas.unset_properties(ctx, parts, k, if_exists),
                              lambda new: schemas.rename(ctx, parts, new, if_exists), 2)
+    if kind == "USER" and token_statements.is_token_action(p):  # ALTER USER ADD PAT t: the session's user
+        return token_statements.alter_user(ctx, p, None, if_exists)
     name = p.identifier()
+    if kind == "USER" and token_statements.is_token_action(p):
+        return token_statements.alter_user(ctx, p, name, if_exists)
     module: Any = {"USER": users, "ROLE": roles, "DATABASE": databases}[kind]
     return _alter_object(p, lambda v: module.set_properties(ctx, name, v, if_exists),
                          lambda k: module.unset_properties(ctx, name, k, if_exists),
@@ -713,6 +717,8 @@ def _show(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
         return render.rows(image_repositories.show_images(ctx, like, parts))
     kind = p.accept_any("USERS", "ROLES", "DATABASES", "SCHEMAS", "WAREHOUSES", "TABLES", "VIEWS", "OBJECTS",
                         "STAGES")
+    if kind is None and token_statements.is_show(p):
+        return token_statements.show(ctx, p)
     if kind is None:
         if p.peek_upper() in ("PARAMETERS", "FUNCTIONS", "PROCEDURES", "USER"):
             return None

@@ -152,27 +152,21 @@ class WireProtocol:
         q = request.query_params
         authenticator = str(data.get("AUTHENTICATOR") or "SNOWFLAKE").upper()
         try:
-            if authenticator == "OAUTH":
-                token = data.get("TOKEN")
-                if not token:
-                    raise SnowflakeError(390303, "08001", "Invalid OAuth access token. ")
-                user, scoped_role = await run_in_threadpool(self.core.authenticate, "", None, token)
-            elif authenticator in ("SNOWFLAKE", "PROGRAMMATIC_ACCESS_TOKEN"):
-                secret = data.get("PASSWORD") if authenticator == "SNOWFLAKE" else data.get("TOKEN")
-                user, scoped_role = await run_in_threadpool(
-                    self.core.authenticate, str(data.get("LOGIN_NAME") or ""), secret, None
-                )
-            else:
-                raise SnowflakeError(390100, "28000", f"Authenticator '{authenticator}' is not supported.")
-            role = q.get("roleName") or scoped_role
+            if authenticator == "OAUTH" and not data.get("TOKEN"):
+                raise SnowflakeError(390303, "08001", "Invalid OAuth access token. ")
+            secret = data.get("PASSWORD") if authenticator == "SNOWFLAKE" else data.get("TOKEN")
+            identity = await run_in_threadpool(self.core.login_identity, authenticator,
+                                               str(data.get("LOGIN_NAME") or ""), secret)
+            role = q.get("roleName") or identity.role
             session = await run_in_threadpool(
                 self.core.open_session,
-                user,
+                identity.user,
                 role,
                 q.get("databaseName") or None,
                 q.get("schemaName") or None,
                 q.get("warehouse") or None,
                 str(data.get("CLIENT_APP_ID") or ""),
+                identity,
             )
         except SnowflakeError as e:
             log.info("login refused for %r: %s", data.get("LOGIN_NAME"), e.code_str)
