@@ -67,7 +67,9 @@ def remove_test_images() -> None:
               or (ref.startswith("snowport-test/") and ref != BASE_IMAGE)]
     if doomed:
         subprocess.run(["docker", "rmi", "-f", *doomed], capture_output=True)
-    subprocess.run(["docker", "image", "prune", "-f"], capture_output=True)
+    # only dangling images older than a few minutes: a build running meanwhile (another test session on the
+    # same engine) has young dangling intermediate images, and removing them fails that build
+    subprocess.run(["docker", "image", "prune", "-f", "--filter", "until=5m"], capture_output=True)
 
 
 # ---------------------------------------------------------------------------------------------- Python images

@@ -251,10 +251,12 @@ def test_env_and_directory_secrets_reach_the_container_and_files_follow_alter(co
 
 
 def _sandbox_digest() -> str:
-    out = subprocess.run(["docker", "ps", "-q", "--filter", f"label=snowport.managed={SCOPE['scope']}",
-                          "--filter", "label=snowport.role=sandbox", "--filter", "label=snowport.service"],
-                         capture_output=True, text=True).stdout.split()
-    assert len(out) == 1, out
+    deadline = time.time() + 30  # a pod of a service dropped just before may still be going away
+    while len(out := subprocess.run(["docker", "ps", "-q", "--filter", f"label=snowport.managed={SCOPE['scope']}",
+                                     "--filter", "label=snowport.role=sandbox", "--filter", "label=snowport.service"],
+                                    capture_output=True, text=True).stdout.split()) != 1:
+        assert time.time() < deadline, out
+        time.sleep(0.3)
     return subprocess.run(["docker", "inspect", "-f", '{{index .Config.Labels "snowport.spec-digest"}}', out[0]],
                           capture_output=True, text=True).stdout.strip()
 
