@@ -7,6 +7,7 @@ import json
 import os
 import shlex
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -59,11 +60,22 @@ def build_app_image(workdir: Path, tag: str, config: Path, big_mb: int = 0) -> s
     return f"hello from {token}"
 
 
+def _serving(ref: str) -> bool:
+    """Whether the registry an image was tagged for still answers: then another test session on the same
+    engine may be using it, and it stays."""
+    port = ref.split("/", 1)[0].rsplit(":", 1)[-1]
+    try:
+        with socket.create_connection(("127.0.0.1", int(port)), timeout=0.2):
+            return True
+    except (OSError, ValueError):
+        return False
+
+
 def remove_test_images() -> None:
     """Drop what the tests tagged and built (everything but the cached base image)."""
     listing = subprocess.run(["docker", "images", "--format", "{{.Repository}}:{{.Tag}}"], capture_output=True,
                              text=True).stdout.split()
-    doomed = [ref for ref in listing if ref.startswith("127.0.0.1:")
+    doomed = [ref for ref in listing if (ref.startswith("127.0.0.1:") and not _serving(ref))
               or (ref.startswith("snowport-test/") and ref != BASE_IMAGE)]
     if doomed:
         subprocess.run(["docker", "rmi", "-f", *doomed], capture_output=True)
