@@ -16,6 +16,7 @@ import contextlib
 import logging
 import socket
 import socketserver
+import struct
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +27,7 @@ import h11
 log = logging.getLogger("snowport.file_server")
 
 PREFIX = "/stage-files/"
+IDLE_SECONDS = 90  # a client that sends nothing, or reads nothing, for this long is dropped
 # (status, path): the token's check and the file it names, decided by the caller (wire/files.py's rules)
 Resolver = Callable[[str], tuple[int, Path | None]]
 
@@ -65,7 +67,7 @@ class _Handler(socketserver.BaseRequestHandler):
 
     def handle(self) -> None:
         sock: socket.socket = self.request
-        sock.settimeout(90)
+        sock.settimeout(IDLE_SECONDS)
         try:
             self._serve_one(sock)
         except (OSError, h11.ProtocolError):
@@ -102,6 +104,11 @@ class _Handler(socketserver.BaseRequestHandler):
             size = path.stat().st_size
             sock.sendall(_head(200, size, "application/octet-stream"))
             if method == "GET" and size:
+                # Blocking, without a Python-level timeout: socket.sendfile then makes one sendfile(2) call for
+                # the whole file instead of a poll per socket buffer; the kernel's send timeout still ends a
+                # client that stops reading.
+                sock.settimeout(None)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", IDLE_SECONDS, 0))
                 sock.sendfile(f, 0, size)
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_WR)
