@@ -281,8 +281,11 @@ def test_endpoint_allowed_on_a_real_catalog(tmp_path):
         assert not allowed("USER_R", "echo") and not allowed("PARENT_R", "echo")
         run("GRANT SERVICE ROLE ECHO!ECHO_USERS TO ROLE USER_R")
         widened = "- name: echo_users\n  endpoints:\n  - echo\n  - admin\n"
+        stale = core.catalog.get("SERVICE", "ECHO", "SR_DB", "PUBLIC")
         run(f"ALTER SERVICE ECHO FROM SPECIFICATION $${spec(ECHO + ADMIN, widened)}$$")
         assert allowed("USER_R", "admin")  # the upgraded spec's endpoints for the kept role
+        assert endpoints.endpoint_allowed(core, core.auth.closure("USER_R"), stale, "admin")  # even asked with
+        # a copy of the service from before the upgrade
         run("REVOKE ROLE USER_R FROM ROLE PARENT_R")
         assert allowed("USER_R", "echo") and not allowed("PARENT_R", "echo")
         service = core.catalog.get("SERVICE", "ECHO", "SR_DB", "PUBLIC")
@@ -292,5 +295,6 @@ def test_endpoint_allowed_on_a_real_catalog(tmp_path):
         assert not endpoints.owner_may_bind(core, service)
         run("DROP SERVICE SR_DB.PUBLIC.ECHO")
         assert [g for g in core.catalog.grants() if g.privilege.startswith("SERVICE ROLE ")] == []
+        assert not endpoints.endpoint_allowed(core, core.auth.closure("STRANGER_R"), service, "echo")
     finally:
         core.close()

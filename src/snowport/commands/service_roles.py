@@ -125,8 +125,13 @@ def endpoint_holders(core: Server, service: CatalogObject) -> dict[str, frozense
 
 
 def allows(core: Server, roles: Iterable[str], service: CatalogObject, endpoint: str) -> bool:
-    """Whether a service role of `service` that includes `endpoint` is granted to one of `roles`."""
-    holders = endpoint_holders(core, service)
+    """Whether a service role of `service` that includes `endpoint` is granted to one of `roles`. The
+    service is read again by id, so a caller holding a copy from before an upgrade or a drop still gets
+    today's answer (none, once the service is gone)."""
+    current = core.catalog.by_id(service.id)
+    if current is None or current.kind != "SERVICE":
+        return False
+    holders = endpoint_holders(core, current)
     granted = holders.get(endpoint)
     if granted is None:
         granted = holders.get(endpoint.lower(), frozenset())
