@@ -87,7 +87,7 @@ def test_grant_show_and_revoke_a_service_role(admin):
     create(admin, "GRANTED", spec(ECHO + ADMIN, ROLES))
     assert admin.execute("GRANT SERVICE ROLE granted!echo_users TO ROLE SR_USER").fetchone() == (
         "Statement executed successfully.",)
-    admin.execute("GRANT SERVICE ROLE SR_DB.PUBLIC.GRANTED!ALL_ENDPOINTS_USAGE TO ROLE SR_OTHER")
+    admin.execute("GRANT SERVICE ROLE ON SERVICE SR_DB.PUBLIC.GRANTED!all_endpoints_usage TO ROLE SR_OTHER")
     of = rows(admin, "SHOW GRANTS OF SERVICE ROLE granted!echo_users")
     assert [(r["role"], r["granted_to"], r["grantee_name"], r["granted_by"]) for r in of] == [
         ("SR_DB.PUBLIC.GRANTED!ECHO_USERS", "ROLE", "SR_USER", "SR_OWNER")]

@@ -548,7 +548,9 @@ def _grantee(p: Parser) -> tuple[str, str]:
 
 
 def _service_role(p: Parser) -> tuple[list[str], str]:
-    """`[db.schema.]svc!role`: the service's name parts and the role's name."""
+    """`[db.schema.]svc!role`: the service's name parts and the role's name. (`ON SERVICE` before it, as one
+    Snowflake doc page writes it, is accepted.)"""
+    p.accept("ON", "SERVICE")
     parts = p.qualified_name(3)
     p.expect_punct(TokenType.EXCLAMATION)
     return parts, p.identifier()
