@@ -119,8 +119,14 @@ def test_only_the_owner_grants_and_unknown_names_are_named(admin, srv):
     e = error(other, "GRANT SERVICE ROLE SR_DB.PUBLIC.GUARDED!ECHO_USERS TO ROLE SR_OTHER")
     assert (e.errno, e.sqlstate) == (2003, "02000") and "Service 'SR_DB.PUBLIC.GUARDED' does not exist" in e.msg
     for sql in ("GRANT USAGE ON DATABASE SR_DB TO ROLE SR_OTHER", "GRANT USAGE ON SCHEMA SR_DB.PUBLIC TO ROLE SR_OTHER",
-                "GRANT USAGE ON SERVICE SR_DB.PUBLIC.GUARDED TO ROLE SR_OTHER"):
+                "GRANT SERVICE ROLE GUARDED!ECHO_USERS TO ROLE SR_OTHER"):
         admin.execute(sql)
+    # holding a service role is no privilege on the service: it stays invisible
+    assert "GUARDED" not in names(other, "SHOW SERVICES IN SCHEMA SR_DB.PUBLIC")
+    e = error(other, "DESCRIBE SERVICE SR_DB.PUBLIC.GUARDED")
+    assert e.errno == 2003 and "GUARDED" in e.msg
+    admin.execute("REVOKE SERVICE ROLE GUARDED!ECHO_USERS FROM ROLE SR_OTHER")
+    admin.execute("GRANT USAGE ON SERVICE SR_DB.PUBLIC.GUARDED TO ROLE SR_OTHER")
     for sql in ("GRANT SERVICE ROLE SR_DB.PUBLIC.GUARDED!ECHO_USERS TO ROLE SR_OTHER",
                 "REVOKE SERVICE ROLE SR_DB.PUBLIC.GUARDED!ECHO_USERS FROM ROLE SR_OTHER"):
         e = error(other, sql)
