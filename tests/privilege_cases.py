@@ -275,6 +275,22 @@ SV_SPEC_V2 = f"$${SV_SPEC_V2_TEXT}$$"
 def upgraded_to_v2(rows: list[dict], ns: dict) -> bool:
     return rows[0]["spec_digest"] == hashlib.sha256(SV_SPEC_V2_TEXT.format(**ns).encode()).hexdigest()
 SHOW_SV = show("SERVICES", "SV", "SCHEMA {S}", "name", "owner", "status", "min_instances")
+# A service with an endpoint and a spec-defined service role, and a second role {RT} to grant it to.
+SV_ROLES_SPEC = ("$$spec:\n  containers:\n  - name: main\n    image: /{D}/s/ir/app:1\n  endpoints:\n  - name: api\n"
+                 "    port: 8080\nserviceRoles:\n- name: api_users\n  endpoints:\n  - api\n$$")
+ROLE_SERVICE = [*DB, "USE ROLE ACCOUNTADMIN", "CREATE ROLE {RT}", *SV_POOL,
+                "CREATE SERVICE {SV} IN COMPUTE POOL {P} FROM SPECIFICATION " + SV_ROLES_SPEC]
+GRANTS_OF_SR = Probe("SHOW GRANTS OF SERVICE ROLE {SV}!API_USERS", ("role", "granted_to", "grantee_name"))
+# Public endpoints: BIND SERVICE ENDPOINT on the account for the owner role.
+SV_PUBLIC_SPEC = ("$$spec:\n  containers:\n  - name: main\n    image: /{D}/s/ir/app:1\n  endpoints:\n"
+                  "  - name: web\n    port: 8080\n    public: true\n$$")
+SV_PUBLIC_TEXT = SV_PUBLIC_SPEC[2:-2]
+
+
+def upgraded_to_public(rows: list[dict], ns: dict) -> bool:
+    return rows[0]["spec_digest"] == hashlib.sha256(SV_PUBLIC_TEXT.format(**ns).encode()).hexdigest()
+
+
 SECRET_DEF = "TYPE = GENERIC_STRING SECRET_STRING = 'pm-secret-value'"
 SECRET = [*DB, "CREATE SECRET {SEC} " + SECRET_DEF + " COMMENT = 'before'"]
 SEE_SEC = ["GRANT USAGE ON SECRET {SEC} TO ROLE {R}"]
@@ -652,6 +668,35 @@ CASES: list[Case] = [
          "CURRENT_TIMESTAMP())))", setup=SERVICE, base=USE_DB, without=SEE_SV,
          grant=priv("MONITOR", "SERVICE", "{SV}"), refusal=insufficient("service", "{SV}"),
          result=lambda rows, ns: all(r["EVENT_NAME"].endswith("STATUS_CHANGE") for r in rows)),
+    # ---- service roles and public endpoints ------------------------------------------------------
+    Case("GRANT SERVICE ROLE", "GRANT SERVICE ROLE {SV}!API_USERS TO ROLE {RT}", setup=ROLE_SERVICE, base=USE_DB,
+         without=SEE_SV, grant=own("SERVICE", "{SV}"), refusal=insufficient("service", "{SV}"), probe=GRANTS_OF_SR,
+         effect=has(role="{D}.S.SV!API_USERS", granted_to="ROLE", grantee_name="{RT}")),
+    Case("REVOKE SERVICE ROLE", "REVOKE SERVICE ROLE {SV}!API_USERS FROM ROLE {RT}",
+         setup=[*ROLE_SERVICE, "GRANT SERVICE ROLE {SV}!API_USERS TO ROLE {RT}"], base=USE_DB, without=SEE_SV,
+         grant=own("SERVICE", "{SV}"), refusal=insufficient("service", "{SV}"), probe=GRANTS_OF_SR, effect=none),
+    Case("SHOW ROLES IN SERVICE", "SHOW ROLES IN SERVICE {SV}", setup=ROLE_SERVICE, base=USE_DB,
+         without=priv("MONITOR", "SERVICE", "{SV}"), grant=SEE_SV, refusal=insufficient("service", "{SV}"),
+         result=column("name", "ALL_ENDPOINTS_USAGE", "API_USERS")),
+    Case("SHOW GRANTS TO SERVICE ROLE", "SHOW GRANTS TO SERVICE ROLE {SV}!API_USERS", setup=ROLE_SERVICE,
+         base=USE_DB, without=priv("MONITOR", "SERVICE", "{SV}"), grant=SEE_SV,
+         refusal=insufficient("service", "{SV}"),
+         result=has(privilege="USAGE", granted_on="SERVICE_ENDPOINT", name="{D}.S.SV!api", granted_to="SERVICE_ROLE",
+                    grantee_name="API_USERS")),
+    Case("SHOW GRANTS OF SERVICE ROLE", "SHOW GRANTS OF SERVICE ROLE {SV}!API_USERS",
+         setup=[*ROLE_SERVICE, "GRANT SERVICE ROLE {SV}!API_USERS TO ROLE {RT}"], base=USE_DB,
+         without=priv("MONITOR", "SERVICE", "{SV}"), grant=SEE_SV, refusal=insufficient("service", "{SV}"),
+         result=has(role="{D}.S.SV!API_USERS", granted_to="ROLE", grantee_name="{RT}")),
+    Case("CREATE SERVICE WITH PUBLIC ENDPOINT", "CREATE SERVICE {SV} IN COMPUTE POOL {P} FROM SPECIFICATION "
+         + SV_PUBLIC_SPEC, setup=[*DB, *SV_POOL],
+         base=[*USE_DB, "GRANT USAGE ON COMPUTE POOL {P} TO ROLE {R}", "GRANT READ ON IMAGE REPOSITORY {IR} TO ROLE {R}",
+               *priv("CREATE SERVICE", "SCHEMA", "{S}")],
+         grant=priv("BIND SERVICE ENDPOINT", "ACCOUNT", ""), refusal=ACCOUNT_REFUSAL, probe=SHOW_SV,
+         effect=has(name="SV", owner="{R}")),
+    Case("ALTER SERVICE FROM WITH PUBLIC ENDPOINT", "ALTER SERVICE {SV} FROM SPECIFICATION " + SV_PUBLIC_SPEC,
+         setup=SERVICE, base=[*USE_DB, "GRANT READ ON IMAGE REPOSITORY {IR} TO ROLE {R}", *own("SERVICE", "{SV}")],
+         grant=priv("BIND SERVICE ENDPOINT", "ACCOUNT", ""), refusal=ACCOUNT_REFUSAL,
+         probe=show("SERVICES", "SV", "SCHEMA {S}", "name", "spec_digest"), effect=upgraded_to_public),
     # ---- secrets ------------------------------------------------------------------------------
     Case("CREATE SECRET", "CREATE SECRET {SEC} " + SECRET_DEF + " COMMENT = 'after'", setup=DB, base=USE_DB,
          grant=priv("CREATE SECRET", "SCHEMA", "{S}"), refusal=insufficient("schema", "S|{S}"), probe=SHOW_SEC,

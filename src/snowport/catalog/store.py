@@ -379,6 +379,10 @@ class Catalog:
     def _tx(self) -> Transaction | None:
         return getattr(self._local, "tx", None)
 
+    def in_transaction(self) -> bool:
+        """Whether this thread is inside a transaction (its reads may include writes not yet committed)."""
+        return self._tx() is not None
+
     @contextmanager
     def _writing(self) -> Iterator[Transaction]:
         """The open transaction, or a one-change transaction for callers outside any."""

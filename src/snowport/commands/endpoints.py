@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from snowport.catalog.store import CatalogObject
+from snowport.commands import service_roles
 from snowport.commands.context import Server
 from snowport.spec import parse_stored_spec
 from snowport.spec.models import Endpoint
@@ -40,7 +41,14 @@ def endpoint_allowed(core: Server, roles: frozenset[str], service: CatalogObject
     service role of the service that includes the endpoint must be granted to one of the roles."""
     if service.owner in roles:
         return True
-    return False  # service roles (spec `serviceRoles`, ALL_ENDPOINTS_USAGE) are checked here once granted
+    return service_roles.allows(core, roles, service, endpoint)
+
+
+def owner_may_bind(core: Server, service: CatalogObject) -> bool:
+    """Whether the service's owner role still holds BIND SERVICE ENDPOINT on the account: without it its
+    public endpoints are not reachable from outside (spcs-reference 3.1: "losing it later makes public
+    endpoints inaccessible")."""
+    return service_roles.owner_may_bind(core, service.owner)
 
 
 def ready_addresses(core: Server, service: CatalogObject, endpoint: Endpoint) -> list[Address]:

@@ -11,7 +11,7 @@ from snowport.catalog.store import ACCOUNT_ID, CatalogObject, Grant
 from snowport.commands.columns import Col, Rows, columns, tf, ts
 from snowport.commands.context import Ctx
 from snowport.names import display
-from snowport.security.privileges import OBJECT_PRIVILEGES
+from snowport.security.privileges import OBJECT_PRIVILEGES, SERVICE_ROLE_PREFIX
 
 # Kinds as written after ON, mapped to catalog kinds.
 SECURABLE_KINDS = {
@@ -297,6 +297,11 @@ def _grant_rows(ctx: Ctx, grants: list[Grant]) -> list[GrantRow]:
         obj = ctx.catalog.by_id(g.object_id) if g.object_id else None
         if g.object_id and obj is None:
             continue
+        if obj is not None and g.privilege.startswith(SERVICE_ROLE_PREFIX):  # a held service role (3.10)
+            role = g.privilege[len(SERVICE_ROLE_PREFIX):]
+            rows.append(GrantRow(ts(g.created_on), "USAGE", "SERVICE_ROLE", f"{object_display(ctx, obj)}!{role}",
+                                 g.grantee_kind, g.grantee, "false", g.granted_by))
+            continue
         rows.append(GrantRow(ts(g.created_on), g.privilege, _granted_on(obj), object_display(ctx, obj),
                              g.grantee_kind, g.grantee, tf(g.grant_option), g.granted_by))
     return rows
@@ -339,7 +344,9 @@ def show_on(ctx: Ctx, securable: Securable) -> Rows:
     elif not ctx.auth.can_see(ctx.session, obj):
         raise errors.does_not_exist(obj.kind.title(), object_display(ctx, obj))
     rows = [_ownership_row(ctx, obj, "ROLE", obj.owner)] if obj is not None and obj.owner else []
-    rows += _grant_rows(ctx, ctx.catalog.grants(object_id=ACCOUNT_ID if obj is None else obj.id))
+    held = ctx.catalog.grants(object_id=ACCOUNT_ID if obj is None else obj.id)
+    # a service's roles are shown by SHOW GRANTS OF SERVICE ROLE, not as privileges on the service
+    rows += _grant_rows(ctx, [g for g in held if not g.privilege.startswith(SERVICE_ROLE_PREFIX)])
     return Rows(PRIVILEGE_COLUMNS, rows)
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from snowport import errors
 from snowport.catalog.store import CatalogObject, Transaction
-from snowport.commands import block_volumes, lifecycle, properties, secrets, service_volumes, snapshots
+from snowport.commands import block_volumes, lifecycle, properties, secrets, service_roles, service_volumes, snapshots
 from snowport.commands import stages as stage_commands
 from snowport.commands.columns import Col, Rows, columns, created_on, like_matcher, owner_role_type, tf, ts
 from snowport.commands.compute_pools import FAMILIES
@@ -168,6 +168,7 @@ def create_object(ctx: Ctx, parts: list[str], pool_name: str, source: SpecSource
                 3001, "42501", "SQL access control error:\nServices cannot be owned by ACCOUNTADMIN; use another role.")
         text = _spec_text(ctx, source)
         spec = parse_spec(text, source.using if source.template else None)
+        service_roles.require_bind(ctx, spec, ctx.role, target.shown)  # public endpoints: BIND for the owner
         _fits_a_node(spec, pool)
         stage_volumes = service_volumes.check(ctx, spec, target)
         if not ctx.core.runtime.ping():  # nothing would run it: refused rather than created to wait unseen
@@ -279,6 +280,7 @@ def upgrade(ctx: Ctx, parts: list[str], source: SpecSource, if_exists: bool = Fa
         _service_only(service, "ALTER SERVICE FROM")
         text = _spec_text(ctx, source)
         spec = parse_spec(text, source.using if source.template else None)
+        service_roles.require_bind(ctx, spec, service.owner, target.shown, service_roles.UPGRADE_PUBLIC)
         pool = ctx.catalog.get("COMPUTE POOL", service.props["compute_pool"])
         if pool is not None:
             _fits_a_node(spec, pool)
@@ -287,7 +289,7 @@ def upgrade(ctx: Ctx, parts: list[str], source: SpecSource, if_exists: bool = Fa
         return service.with_props(spec_text=text, using=source.using if source.template else None,
                                   spec_digest=hashlib.sha256(text.encode()).hexdigest(),
                                   images=_pin_images(ctx, spec, target), stage_volumes=stage_volumes,
-                                  updated_on=time.time(),
+                                  updated_on=time.time(), **service_roles.follow_upgrade(ctx, service, spec),
                                   **secrets.bind_for_service(ctx, spec, target,
                                                              service.props.get("external_access_integrations")))
 

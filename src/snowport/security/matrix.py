@@ -192,6 +192,16 @@ MATRIX: dict[str, Requirement] = _rows(
     ("SPCS_WAIT_FOR", "SERVICE", ("USAGE", "MONITOR", "OPERATE"), "CALL <service>!SPCS_WAIT_FOR('<status>', <s>)"),
     ("SPCS_GET_LOGS", "SERVICE", ("MONITOR",), "as `<service>!SPCS_GET_LOGS()`; after DROP: the former owner role"),
     ("SPCS_GET_EVENTS", "SERVICE", ("MONITOR",), "as `<service>!SPCS_GET_EVENTS()`; after DROP: the former owner role"),
+    # ---- service roles and public endpoints (spcs-reference 3.10, 6.1, 13) ---------------------
+    ("GRANT SERVICE ROLE", "SERVICE", OWN, "only the service's owner; TO ROLE (account roles) only"),
+    ("REVOKE SERVICE ROLE", "SERVICE", OWN, "only the service's owner"),
+    ("SHOW ROLES IN SERVICE", "SERVICE", ("USAGE",)),
+    ("SHOW GRANTS TO SERVICE ROLE", "SERVICE", ("USAGE",), "USAGE on each endpoint the service role includes"),
+    ("SHOW GRANTS OF SERVICE ROLE", "SERVICE", ("USAGE",), "the account roles the service role is granted to"),
+    ("CREATE SERVICE WITH PUBLIC ENDPOINT", ACCOUNT, ("BIND SERVICE ENDPOINT",),
+     "held by the role that will own the service (its primary role); EXECUTE JOB SERVICE too"),
+    ("ALTER SERVICE FROM WITH PUBLIC ENDPOINT", ACCOUNT, ("BIND SERVICE ENDPOINT",),
+     "held by the service's owner role, whoever upgrades it"),
     # ---- secrets (spcs-reference 9, 13) -------------------------------------------------------
     ("CREATE SECRET", "SCHEMA", ("CREATE SECRET",), "OAUTH2: and USAGE on its API_AUTHENTICATION integration"),
     ("CREATE OR REPLACE SECRET", "SECRET", OWN, "and CREATE SECRET on the schema"),

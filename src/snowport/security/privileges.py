@@ -15,6 +15,10 @@ from snowport.names import display
 from snowport.security import matrix
 from snowport.security.sessions import Session
 
+# A held service role is a grant row on its service whose privilege is this prefix + the role's name
+# (commands/service_roles.py); it is not a privilege on the service and does not make the service visible.
+SERVICE_ROLE_PREFIX = "SERVICE ROLE "
+
 SYSTEM_ROLES = ("ACCOUNTADMIN", "SECURITYADMIN", "USERADMIN", "SYSADMIN", "PUBLIC")
 # Snowflake's system hierarchy: (granted role, to role).
 SYSTEM_HIERARCHY = (
@@ -196,7 +200,8 @@ class Authorizer:
             return True
         if obj.kind == "ROLE":
             return obj.name in roles or self.has_account(session, "MANAGE GRANTS")
-        return any(g.grantee_kind == "ROLE" and g.grantee in roles for g in self.catalog.grants(object_id=obj.id))
+        return any(g.grantee_kind == "ROLE" and g.grantee in roles and not g.privilege.startswith(SERVICE_ROLE_PREFIX)
+                   for g in self.catalog.grants(object_id=obj.id))
 
     def can_grant(self, session: Session, obj: CatalogObject | None, privilege: str) -> bool:
         """Owners, holders of MANAGE GRANTS, and holders WITH GRANT OPTION may grant."""

@@ -147,6 +147,8 @@ def _check_rules(spec: ServiceSpec, locations: Locations) -> None:
     for r, role in enumerate(spec.service_roles):
         if role.name.upper() in roles:
             fail(("serviceRoles", r, "name"), f"duplicate service role '{role.name}'")
+        if role.name.upper() == "ALL_ENDPOINTS_USAGE":  # every service has it already (spcs-reference 3.10)
+            fail(("serviceRoles", r, "name"), "ALL_ENDPOINTS_USAGE is the built-in service role; choose another name")
         roles.add(role.name.upper())
         for e, endpoint in enumerate(role.endpoints):
             if endpoint not in endpoints:

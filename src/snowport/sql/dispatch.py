@@ -22,6 +22,7 @@ from snowport.commands import (
     roles,
     schemas,
     secrets,
+    service_roles,
     services,
     session,
     snapshots,
@@ -550,8 +551,34 @@ def _grantee(p: Parser) -> tuple[str, str]:
     return kind, p.identifier()
 
 
+def _service_role(p: Parser) -> tuple[list[str], str]:
+    """`[db.schema.]svc!role`: the service's name parts and the role's name. (`ON SERVICE` before it, as one
+    Snowflake doc page writes it, is accepted.)"""
+    p.accept("ON", "SERVICE")
+    parts = p.qualified_name(3)
+    p.expect_punct(TokenType.EXCLAMATION)
+    return parts, p.identifier()
+
+
+def _service_role_grantee(p: Parser) -> tuple[str, str]:
+    """`ROLE r`, `APPLICATION ROLE r` or `DATABASE ROLE [db.]r` after TO / FROM of GRANT / REVOKE SERVICE ROLE."""
+    if p.accept("APPLICATION", "ROLE"):
+        return "APPLICATION ROLE", p.identifier()
+    if p.accept("DATABASE", "ROLE"):
+        return "DATABASE ROLE", ".".join(p.qualified_name(2))
+    p.expect("ROLE")
+    return "ROLE", p.identifier()
+
+
 def _grant(ctx: Ctx, p: Parser, _d: bool) -> Result:
     p.expect("GRANT")
+    if p.accept("SERVICE", "ROLE"):
+        parts, role = _service_role(p)
+        p.expect("TO")
+        kind, grantee = _service_role_grantee(p)
+        p.expect_end()
+        service_roles.grant(ctx, parts, role, kind, grantee)
+        return render.outcome(None)
     if p.peek_upper() == "ROLE":
         p.next()
         role = p.identifier()
@@ -601,6 +628,13 @@ def _grant(ctx: Ctx, p: Parser, _d: bool) -> Result:
 
 def _revoke(ctx: Ctx, p: Parser, _d: bool) -> Result:
     p.expect("REVOKE")
+    if p.accept("SERVICE", "ROLE"):
+        parts, role = _service_role(p)
+        p.expect("FROM")
+        kind, grantee = _service_role_grantee(p)
+        p.expect_end()
+        service_roles.revoke(ctx, parts, role, kind, grantee)
+        return render.outcome(None)
     if p.peek_upper() == "ROLE":
         p.next()
         role = p.identifier()
@@ -709,6 +743,10 @@ def _show(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
         _starts_and_limit(p)
         p.expect_end()
         return render.rows(compute_pools.show_nodes(ctx, name, like))
+    if p.accept("ROLES", "IN", "SERVICE"):
+        parts = p.qualified_name(3)
+        p.expect_end()
+        return render.rows(service_roles.show_roles(ctx, parts))
     if p.accept("IMAGES"):
         like = _like(p)
         p.expect("IN", "IMAGE", "REPOSITORY")
@@ -756,6 +794,14 @@ def _starts_and_limit(p: Parser) -> None:
 def _show_grants(ctx: Ctx, p: Parser) -> Any:
     if p.at_end():
         return grants.show_to_user(ctx, ctx.session.user)
+    if p.accept("TO", "SERVICE", "ROLE"):
+        parts, role = _service_role(p)
+        p.expect_end()
+        return service_roles.show_grants_to(ctx, parts, role)
+    if p.accept("OF", "SERVICE", "ROLE"):
+        parts, role = _service_role(p)
+        p.expect_end()
+        return service_roles.show_grants_of(ctx, parts, role)
     if p.accept("TO"):
         kind = p.accept_any("ROLE", "USER")
         if kind is None:
