@@ -94,16 +94,16 @@ def _outside_address() -> str:
 
 @pytest.fixture(scope="module")
 def srv(tmp_path_factory):
-    yield from engine_server(tmp_path_factory, "network", SNOWPORT_SERVICE_TICK_SECONDS="1")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def release_chains(srv):
-    """The server's iptables chains go with its network (here: after the fixture removed it)."""
-    yield
     from snowport.runtime import netfilter
 
-    netfilter.remove(runtime_scope(srv.data_dir))
+    server = None
+    for server in engine_server(tmp_path_factory, "network", SNOWPORT_SERVICE_TICK_SECONDS="1"):
+        yield server
+    # the server could not remove its network while pods were in their grace period; the fixture did
+    # (docker network rm), and the chains go after it, as the next server to start would collect them
+    netfilter.remove(runtime_scope(server.data_dir))
+    assert not any(chain in subprocess.run(["iptables", "-w", "-S"], capture_output=True, text=True).stdout
+                   for chain in netfilter.chains(runtime_scope(server.data_dir)))
 
 
 @pytest.fixture(scope="module")

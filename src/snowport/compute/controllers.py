@@ -131,7 +131,7 @@ def build_runner(core: Any, settings: Settings, **runner_options: Any) -> Contro
             ComputePoolReconciler(core, settings.warehouse_tick_seconds),
             ObservingServiceReconciler(core, settings.service_tick_seconds, core.service_logs),
             ServiceAutoscaler(core, settings.autoscale_interval_seconds, settings.autoscale_window_seconds),
-            NetworkPolicyReconciler(core, settings.service_tick_seconds),
+            NetworkPolicyReconciler(core, min(settings.service_tick_seconds, 5.0)),
         ],
         **runner_options,
     )
