@@ -249,6 +249,33 @@ def test_a_service_of_another_owner_role_cannot_connect(services):
     assert _ask(services["PUBLIC.ECHO"][0], url="http://client:8080/") == "ok hello CLIENT PUBLIC"
 
 
+def test_grants_change_who_may_connect(cur, services):
+    """The rules follow the role graph: once STRANGER_ROLE inherits NET_ROLE (the owner of ECHO) its
+    service may connect; revoked, it may not."""
+    stranger = services["PUBLIC.STRANGER"][0]
+    cur.execute("USE ROLE ACCOUNTADMIN")
+    cur.execute("GRANT ROLE NET_ROLE TO ROLE STRANGER_ROLE")
+    try:
+        until(lambda: _ask(stranger, url="http://echo:8080/") == "ok hello ECHO PUBLIC", 20,
+              "the grant never opened ECHO to STRANGER")
+        assert _ask(stranger, url="http://echo:9090/").startswith("error ")  # still endpoint ports only
+    finally:
+        cur.execute("REVOKE ROLE NET_ROLE FROM ROLE STRANGER_ROLE")
+    until(lambda: _ask(stranger, url="http://echo:8080/").startswith("error "), 20,
+          "the revoke never closed ECHO to STRANGER")
+    cur.execute("USE ROLE NET_ROLE")
+
+
+def test_legacy_allow_internet_egress_opens_nothing(cur, services, outside):
+    """`networkPolicyConfig.allowInternetEgress` is accepted; egress still needs an integration."""
+    spec = _spec() + "  networkPolicyConfig:\n    allowInternetEgress: true\n"
+    _create(cur, "NET_ROLE", "NET_DB.PUBLIC.LEGACY", spec)
+    ip = _ips(cur, "NET_DB.PUBLIC.LEGACY")[0]
+    assert _ask(ip, url=f"http://{outside}/").startswith("error ")
+    assert _ask(ip, url="http://echo:8080/") == "ok hello ECHO PUBLIC"  # it runs, and reaches its peers
+    cur.execute("DROP SERVICE NET_DB.PUBLIC.LEGACY")
+
+
 def test_egress_only_through_an_integration_applied_live(cur, services, outside):
     client = services["PUBLIC.CLIENT"][0]
     target = f"http://{outside}/"
@@ -336,3 +363,32 @@ def test_snowport_itself_stays_reachable_without_any_integration(srv, services):
                                         capture_output=True, text=True).stdout)[0]
     gateway = network["IPAM"]["Config"][0]["Gateway"]
     assert _ask(services["PUBLIC.ECHO"][0], url=f"http://{gateway}:{srv.port}/v2/") == "status 401"
+
+
+def test_rules_render_one_scope_only():
+    """The rendered chains touch only their own bridge, open exactly the policy's ports and addresses, and
+    end every path out of the bridge with a drop (no engine needed)."""
+    from snowport.runtime import EgressAllow, NetworkPolicy, PeerAccess, PortRange, netfilter
+
+    members = [netfilter.Member("10.9.0.2", {"snowport.service": "1"}),
+               netfilter.Member("10.9.0.3", {"snowport.service": "2"})]
+    policies = (NetworkPolicy("service-1", {"snowport.service": "1"},
+                              ingress=(PeerAccess({"snowport.service": "2"}, (PortRange(8080, 8080),
+                                                                              PortRange(9000, 9010))),)),
+                NetworkPolicy("service-2", {"snowport.service": "2"},
+                              egress=(EgressAllow("203.0.113.7/32", PortRange(443, 443)),)))
+    text = netfilter.render("snowport-abc123", netfilter.Bridge("br-x", "10.9.0.1"), members, policies, ["10.0.0.53"])
+    lines = text.splitlines()
+    assert lines[:3] == ["*filter", ":SNOWPORT-abc123 - [0:0]", ":SNOWPORT-abc123-IN - [0:0]"] and lines[-1] == "COMMIT"
+    assert lines[3] == "-A SNOWPORT-abc123 ! -i br-x ! -o br-x -j RETURN"
+    assert "-A SNOWPORT-abc123 -i br-x -o br-x -s 10.9.0.3/32 -d 10.9.0.2/32 -p tcp --dport 8080 -j RETURN" in lines
+    assert "-A SNOWPORT-abc123 -i br-x -o br-x -s 10.9.0.3/32 -d 10.9.0.2/32 -p tcp --dport 9000:9010 -j RETURN" in lines
+    assert not any("-s 10.9.0.2/32 -d 10.9.0.3/32" in line for line in lines)  # service 2 opened nothing
+    assert "-A SNOWPORT-abc123 -i br-x -s 10.9.0.3/32 -d 203.0.113.7/32 -p tcp --dport 443 -j RETURN" in lines
+    assert "-A SNOWPORT-abc123-IN -s 10.9.0.3/32 -d 203.0.113.7/32 -p tcp --dport 443 -j RETURN" in lines
+    assert not any("-s 10.9.0.2/32 -d 203.0.113.7/32" in line for line in lines)
+    assert "-A SNOWPORT-abc123-IN -d 10.9.0.1/32 -j RETURN" in lines
+    for last in ("-A SNOWPORT-abc123 -i br-x -o br-x -j DROP", "-A SNOWPORT-abc123 -i br-x -j DROP",
+                 "-A SNOWPORT-abc123-IN -j DROP"):
+        assert last in lines
+    assert netfilter.chains("some scope!")[0].startswith("SNOWPORT-") and len(netfilter.chains("x" * 80)[1]) <= 28
