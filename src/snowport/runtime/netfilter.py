@@ -75,24 +75,35 @@ def _ports(r: PortRange) -> str:
     return f"-p {r.protocol} --dport {r.low}" + (f":{r.high}" if r.high != r.low else "")
 
 
-def nameservers(resolv_conf: Path = Path("/etc/resolv.conf")) -> list[str]:
-    """The engine's upstream DNS servers (its embedded DNS forwards to them from the container's network
-    namespace, through FORWARD); loopback ones are reached by the engine itself and need no rule."""
-    found = []
+DOCKER_DEFAULT_DNS = ("8.8.8.8", "8.8.4.4")  # what the engine gives containers when the host has only loopback ones
+RESOLVED_CONF = Path("/run/systemd/resolve/resolv.conf")  # systemd-resolved's real upstreams, as Docker reads them
+
+
+def _listed_nameservers(resolv_conf: Path) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
     try:
         lines = resolv_conf.read_text().splitlines()
     except OSError:
         return []
+    found = []
     for line in lines:
         parts = line.split()
         if len(parts) >= 2 and parts[0] == "nameserver":
             try:
-                address = ipaddress.ip_address(parts[1])
+                found.append(ipaddress.ip_address(parts[1].split("%")[0]))
             except ValueError:
                 continue
-            if address.version == 4 and not address.is_loopback:
-                found.append(str(address))
     return found
+
+
+def nameservers(resolv_conf: Path = Path("/etc/resolv.conf")) -> list[str]:
+    """The engine's upstream DNS servers, as Docker picks them for its embedded DNS (which forwards to
+    them from the container's network namespace, through FORWARD): the host's, skipping loopback ones;
+    systemd-resolved's upstreams when the host points at its stub; Docker's defaults when none is left."""
+    listed = _listed_nameservers(resolv_conf)
+    if listed and all(a.is_loopback for a in listed) and RESOLVED_CONF.exists():
+        listed = _listed_nameservers(RESOLVED_CONF)
+    usable = [str(a) for a in listed if a.version == 4 and not a.is_loopback]
+    return usable or list(DOCKER_DEFAULT_DNS)
 
 
 def render(scope: str, bridge: Bridge, members: Iterable[Member], policies: Iterable[NetworkPolicy],
