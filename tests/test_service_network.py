@@ -392,3 +392,40 @@ def test_rules_render_one_scope_only():
                  "-A SNOWPORT-abc123-IN -j DROP"):
         assert last in lines
     assert netfilter.chains("some scope!")[0].startswith("SNOWPORT-") and len(netfilter.chains("x" * 80)[1]) <= 28
+
+
+def _has_chain(chain: str) -> bool:
+    return f"-N {chain}" in subprocess.run(["iptables", "-w", "-S"], capture_output=True, text=True).stdout.splitlines()
+
+
+def test_chains_go_with_the_network_and_orphans_are_collected():
+    """A runtime's chains exist once it has policies, go when it removes its network, and chains whose
+    network was removed behind the server's back are collected by the next prune."""
+    import uuid
+
+    from snowport.runtime import NetworkPolicy, netfilter
+    from snowport.runtime.docker import DockerRuntime
+
+    for _ in range(2):
+        scope = f"snowport-{uuid.uuid4().hex[:8]}"
+        runtime = DockerRuntime(scope=scope)
+        forward, inbound = netfilter.chains(scope)
+        try:
+            runtime.ensure_network(scope)
+            runtime.set_network_policies(scope, (NetworkPolicy("p", {"snowport.service": "1"}),))
+            assert _has_chain(forward) and _has_chain(inbound)
+            assert f"-A DOCKER-USER -j {forward}" in subprocess.run(
+                ["iptables", "-w", "-S", "DOCKER-USER"], capture_output=True, text=True).stdout.splitlines()
+            if _ == 0:
+                runtime.remove_network(scope)
+            else:  # removed behind its back: another server's prune finds the chains without a network
+                subprocess.run(["docker", "network", "rm", scope], capture_output=True, check=True)
+                assert _has_chain(forward)
+                DockerRuntime(scope=f"snowport-{uuid.uuid4().hex[:8]}").prune_networks()
+            assert not _has_chain(forward) and not _has_chain(inbound)
+            assert forward not in subprocess.run(["iptables", "-w", "-S", "DOCKER-USER"], capture_output=True,
+                                                 text=True).stdout
+        finally:
+            subprocess.run(["docker", "network", "rm", scope], capture_output=True)
+            netfilter.remove(scope)
+            runtime.close()

@@ -257,10 +257,13 @@ class DockerRuntime:
         return None
 
     def remove_network(self, name: str) -> None:
+        """Remove the network unless a container uses it; this runtime's own network takes its policy
+        chains with it (runtime/netfilter.py)."""
         api = self._api()
         try:
             net = self._call(api.inspect_network, name)
         except docker.errors.NotFound:
+            self._release_policies(name)
             return
         if (net.get("Labels") or {}).get(MANAGED_LABEL) != self.scope:
             raise EngineError(f"network {name} is not Snowport's")
@@ -272,13 +275,17 @@ class DockerRuntime:
             pass
         except docker.errors.APIError as e:
             raise NetworkInUse(f"cannot remove network {name}: {e.explanation}") from e
-        if name == self.scope:  # its policies go with it
-            self._policies.pop(name, None)
-            self._rules.pop(name, None)
-            try:
-                netfilter.remove(self.scope)
-            except netfilter.NetfilterError as e:
-                log.warning("cannot remove the network policy chains of %s: %s", self.scope, e)
+        self._release_policies(name)
+
+    def _release_policies(self, network: str) -> None:
+        if network != self.scope:
+            return
+        self._policies.pop(network, None)
+        self._rules.pop(network, None)
+        try:
+            netfilter.remove(self.scope)
+        except netfilter.NetfilterError as e:
+            log.warning("cannot remove the network policy chains of %s: %s", self.scope, e)
 
     def prune_networks(self) -> list[str]:
         """Remove the networks of any scope whose creating Snowport process has ended on this host and that no
