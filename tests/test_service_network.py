@@ -64,13 +64,14 @@ for port in (8080, 9090):
 JOB_APP = r'''
 import os, sys, urllib.request
 failed = False
-for url in sys.argv[1:]:
+expected = sys.argv[1]
+for url in sys.argv[2:]:
     try:
         body = urllib.request.urlopen(url, timeout=5).read().decode()
     except Exception as e:
         body = "error " + repr(e)
     print(url, "->", body, flush=True)
-    failed = failed or not body.startswith("hello ECHO PUBLIC")
+    failed = failed or not body.startswith(expected)
 sys.exit(1 if failed else 0)
 '''
 
@@ -223,7 +224,7 @@ def test_a_job_calls_a_service_by_all_three_names(cur, services):
     cur.execute("USE SCHEMA NET_DB.PUBLIC")
     try:
         cur.execute(f"EXECUTE JOB SERVICE IN COMPUTE POOL NET_POOL NAME = NET_DB.PUBLIC.DNS_JOB "
-                    f"FROM SPECIFICATION $${_spec(JOB_APP, urls, endpoint=False)}$$")
+                    f"FROM SPECIFICATION $${_spec(JOB_APP, ('hello ECHO PUBLIC', *urls), endpoint=False)}$$")
     finally:
         logs = cur.execute("SELECT SYSTEM$GET_SERVICE_LOGS('NET_DB.PUBLIC.DNS_JOB', 0, 'main')").fetchone()[0]
         print(logs)
@@ -306,6 +307,18 @@ def test_egress_only_through_an_integration_applied_live(cur, services, outside)
     after = rows(cur, "SHOW SERVICE CONTAINERS IN SERVICE NET_DB.PUBLIC.CLIENT")
     assert [(c["instance_id"], c["start_time"], c["restart_count"]) for c in after] == \
         [(c["instance_id"], c["start_time"], c["restart_count"]) for c in before]  # live: no restart
+
+
+def test_a_job_with_an_integration_reaches_its_host(cur, services, outside):
+    """EXECUTE JOB SERVICE ... EXTERNAL_ACCESS_INTEGRATIONS: the job's pod is let out to the host, at once."""
+    cur.execute("USE ROLE NET_ROLE")
+    spec = _spec(JOB_APP, ("outside-ok", f"http://{outside}/"), endpoint=False)
+    try:
+        cur.execute(f"EXECUTE JOB SERVICE IN COMPUTE POOL NET_POOL NAME = NET_DB.PUBLIC.EGRESS_JOB "
+                    f"EXTERNAL_ACCESS_INTEGRATIONS = (OUTSIDE_EAI) FROM SPECIFICATION $${spec}$$")
+    finally:
+        logs = cur.execute("SELECT SYSTEM$GET_SERVICE_LOGS('NET_DB.PUBLIC.EGRESS_JOB', 0, 'main')").fetchone()[0]
+    assert f"http://{outside}/ -> outside-ok" in logs, logs
 
 
 def test_a_service_created_with_an_integration_reaches_its_host(cur, services, outside):
