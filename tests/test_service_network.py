@@ -193,6 +193,7 @@ def test_dns_domain_and_names(cur, services):
     assert public.endswith(".svc.spcs.internal") and other.endswith(".svc.spcs.internal") and public != other
     cur.execute("USE SCHEMA NET_DB.PUBLIC")
     assert cur.execute("SELECT SYSTEM$GET_SERVICE_DNS_DOMAIN('PUBLIC')").fetchone()[0] == public
+    assert rows(cur, "CALL SYSTEM$GET_SERVICE_DNS_DOMAIN('net_db.other')") == [{"SYSTEM$GET_SERVICE_DNS_DOMAIN": other}]
     shown = rows(cur, "SHOW SERVICES LIKE 'ECHO' IN SCHEMA NET_DB.PUBLIC")
     assert shown[0]["dns_name"] == f"echo.{public}"
     with pytest.raises(ProgrammingError) as e:

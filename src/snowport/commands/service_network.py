@@ -15,6 +15,7 @@ compute/network.py turns this into the runtime's network policies; nothing here 
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,8 +36,9 @@ MAX_INTEGRATIONS = 10
 
 
 def _label(name: str) -> str:
-    """An identifier as a DNS label: lower case, `_` becomes `-`."""
-    return name.lower().replace("_", "-")
+    """An identifier as a DNS label: lower case, `_` (and anything else a label cannot hold, which only a
+    quoted identifier has) becomes `-`."""
+    return re.sub(r"[^a-z0-9-]", "-", name.lower())
 
 
 def dns_domain(database: str, schema: str) -> str:
