@@ -178,6 +178,8 @@ class DockerRuntime:
         self._block = LoopBlockStorage(block_root) if block_root is not None else None
         self._policies: dict[str, tuple[NetworkPolicy, ...]] = {}  # network -> what set_network_policies set
         self._rules: dict[str, str] = {}  # network -> the iptables rules last written for it
+        # listing the pods and writing their rules is one step: the last writer has the freshest addresses
+        self._policy_lock = threading.Lock()
 
     # ------------------------------------------------------------------------------------------ engine access
 
@@ -324,9 +326,12 @@ class DockerRuntime:
         self._apply_policies(network)
 
     def _apply_policies(self, network: str) -> None:
-        policies = self._policies.get(network)
-        if policies is None:
+        if network not in self._policies:
             return
+        with self._policy_lock:
+            self._write_policies(network, self._policies[network])
+
+    def _write_policies(self, network: str, policies: tuple[NetworkPolicy, ...]) -> None:
         try:
             net = self._call(self._api().inspect_network, network)
         except docker.errors.NotFound:
