@@ -19,7 +19,16 @@ from typing import Any
 
 from snowport import errors
 from snowport.catalog.store import CatalogObject, Transaction
-from snowport.commands import block_volumes, lifecycle, properties, secrets, service_roles, service_volumes, snapshots
+from snowport.commands import (
+    block_volumes,
+    lifecycle,
+    properties,
+    secrets,
+    service_network,
+    service_roles,
+    service_volumes,
+    snapshots,
+)
 from snowport.commands import stages as stage_commands
 from snowport.commands.columns import Col, Rows, columns, created_on, like_matcher, owner_role_type, tf, ts
 from snowport.commands.compute_pools import FAMILIES
@@ -175,10 +184,7 @@ def create_object(ctx: Ctx, parts: list[str], pool_name: str, source: SpecSource
             raise errors.SnowflakeError(
                 391001, "57P03", f"Cannot create service {target.shown}: the container engine behind compute "
                 f"pool {pool.name} does not answer. Start the engine (scripts/docker-engine) and retry.")
-        for name in (values.get("EXTERNAL_ACCESS_INTEGRATIONS") or []):
-            integration = ctx.catalog.get("INTEGRATION", str(name))
-            if integration is None or not ctx.auth.has(ctx.session, integration, ("USAGE",)):
-                raise errors.does_not_exist("Integration", str(name))
+        service_network.check_integrations(ctx, values.get("EXTERNAL_ACCESS_INTEGRATIONS"), ctx.role)
         service = lifecycle.new_object(ctx, SERVICE, target, props={
             "compute_pool": pool.name, "spec_text": text, "using": source.using if source.template else None,
             "spec_digest": hashlib.sha256(text.encode()).hexdigest(), "images": _pin_images(ctx, spec, target),
@@ -210,6 +216,7 @@ def _notify(ctx: Ctx, service: CatalogObject) -> None:
     if ctx.core.controllers is not None:
         ctx.core.controllers.notify(RECONCILER, service.id)
         ctx.core.controllers.notify("compute-pools", service.props["compute_pool"])
+        ctx.core.controllers.notify(service_network.RECONCILER, service_network.KEY)
 
 
 def notify(ctx: Ctx, service: CatalogObject) -> None:
@@ -313,6 +320,8 @@ def unset_properties(ctx: Ctx, parts: list[str], keys: list[str], if_exists: boo
 def set_properties(ctx: Ctx, parts: list[str], values: dict[str, Any], if_exists: bool = False) -> str:
     def change(service: CatalogObject) -> CatalogObject:
         block_volumes.refuse_instance_change(_stored_spec(service), service, list(values))
+        if "EXTERNAL_ACCESS_INTEGRATIONS" in values:  # applies live: the network controller is told below
+            service_network.check_integrations(ctx, _names(values["EXTERNAL_ACCESS_INTEGRATIONS"])[1], service.owner)
         return properties.apply(service, values, "SERVICE", PROPERTIES, CONVERT)
 
     return _alter_properties(ctx, parts, change, if_exists)
@@ -413,8 +422,7 @@ def _s(key: str, default: Any = None) -> Any:
 
 
 def dns_name(service: CatalogObject) -> str:
-    schema_hash = hashlib.sha256(f"{service.database}.{service.schema}".encode()).hexdigest()[:4]
-    return f"{service.name.lower().replace('_', '-')}.{schema_hash}.svc.spcs.internal"
+    return service_network.dns_name(service)
 
 
 _LEAD = (

@@ -16,7 +16,7 @@ from sqlglot import exp
 
 from snowport import errors
 from snowport.catalog.store import CatalogObject
-from snowport.commands import grants, image_repositories, lifecycle, services
+from snowport.commands import grants, image_repositories, lifecycle, service_network, services
 from snowport.commands.columns import Col, Rows, columns, like_matcher, schema_object
 from snowport.commands.context import Ctx
 from snowport.commands.kinds import TABLE
@@ -293,6 +293,7 @@ def substitute_functions(ctx: Ctx, expression: exp.Expr) -> bool:
         "SYSTEM$GET_SERVICE_STATUS": lambda a: services.get_status(ctx, *_literal_args(a, 1, 2)),
         "SYSTEM$GET_SERVICE_LOGS": lambda a: services.get_logs(ctx, *_literal_args(a, 3, 7)),
         "SYSTEM$WAIT_FOR_SERVICES": lambda a: services.wait_for_services(ctx, *_literal_args(a, 2, 100)),
+        "SYSTEM$GET_SERVICE_DNS_DOMAIN": lambda a: service_network.get_dns_domain(ctx, *_literal_args(a, 1, 1)),
     }
     changed = False
 

@@ -14,6 +14,7 @@ from typing import Any
 from snowport.commands import lifecycle, snapshots
 from snowport.compute.autoscaler import ServiceAutoscaler
 from snowport.compute.engine_events import ObservingServiceReconciler
+from snowport.compute.network import NetworkPolicyReconciler
 from snowport.compute.pools import ComputePoolReconciler
 from snowport.compute.runner import ControllerRunner
 from snowport.compute.service_logs import ServiceLogStore
@@ -130,6 +131,7 @@ def build_runner(core: Any, settings: Settings, **runner_options: Any) -> Contro
             ComputePoolReconciler(core, settings.warehouse_tick_seconds),
             ObservingServiceReconciler(core, settings.service_tick_seconds, core.service_logs),
             ServiceAutoscaler(core, settings.autoscale_interval_seconds, settings.autoscale_window_seconds),
+            NetworkPolicyReconciler(core, min(settings.service_tick_seconds, 5.0)),
         ],
         **runner_options,
     )

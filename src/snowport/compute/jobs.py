@@ -86,7 +86,7 @@ class JobReconciling:
             try:
                 if todo or incomplete:
                     runtime = self.core.runtime
-                    runtime.ensure_network(runtime.scope)
+                    self._ensure_network()  # type: ignore[attr-defined]
                     self._refresh_token(job)
                 for instance in todo + incomplete:
                     with self._pull_auth(job) as auth:

@@ -19,16 +19,17 @@ from pathlib import Path
 from typing import Any
 
 from snowport.catalog.job_history import ended_job
-from snowport.commands import block_volumes
+from snowport.commands import block_volumes, service_network
 from snowport.commands.compute_pools import SUSPENDED as POOL_SUSPENDED
 from snowport.commands.jobs import job_state
 from snowport.commands.services import RECONCILER, target_instances
-from snowport.compute import pod_secrets
+from snowport.compute import network, pod_secrets
 from snowport.compute.jobs import JobReconciling, is_job, job_env
 from snowport.compute.placement import UNSCHEDULABLE, Placement, place
 from snowport.compute.rollout import PodView, plan, revision
 from snowport.runtime import (
     ContainerSpec,
+    EngineError,
     PodSpec,
     PodState,
     PodStatus,
@@ -154,7 +155,7 @@ class ServiceReconciler(JobReconciling):
         restarted = False
         try:
             if todo.create:
-                runtime.ensure_network(runtime.scope)
+                self._ensure_network()
             self._refresh_token(service)
             for instance in todo.create:
                 if instance in unschedulable:
@@ -187,6 +188,16 @@ class ServiceReconciler(JobReconciling):
                        for c in self.core.observed.value(service_id, "containers", []))
         if todo.upgrading or todo.create or starting:
             self._again_soon(service_id, 0.5 if starting else 1.0)
+
+    def _ensure_network(self) -> None:
+        """The server's network, with the pods' network policies current (a new service's included) before
+        pods are created on it: their first connection already meets their rules (compute/network.py)."""
+        runtime = self.core.runtime
+        runtime.ensure_network(runtime.scope)
+        try:
+            network.apply(self.core)
+        except EngineError as e:  # e.g. no iptables: pods still run, unisolated; said loudly
+            log.warning("network policies not applied: %s", e)
 
     # ---- block volumes: one claim per (volume, instance), kept across pods (commands/block_volumes.py) ----
     def _provision(self, service: Any, pod: PodSpec) -> None:
@@ -323,6 +334,7 @@ class ServiceReconciler(JobReconciling):
                        labels={SERVICE_LABEL: str(service.id), INSTANCE_LABEL: str(instance),
                                SPEC_DIGEST_LABEL: service.props.get("spec_digest", "")},
                        volumes=volumes, network=self.core.runtime.scope,
+                       aliases=service_network.pod_aliases(service), dns_search=service_network.pod_search(service),
                        grace_seconds=10.0,
                        restart_policy=RestartPolicy.NEVER if is_job(service) else RestartPolicy.ALWAYS)
 

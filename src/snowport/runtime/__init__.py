@@ -18,6 +18,13 @@ Pods
     (`ensure_network(name)`; per service or shared, the controller decides) with the pod's DNS aliases;
     `PodStatus.ip_address` is its address there.
 
+Network policy
+    `set_network_policies(network, policies)` isolates the pods on a network: other pods reach a pod
+    only on the ports a policy selecting it opens to them, and a pod reaches nothing beyond its network
+    but the host's gateway address, DNS and the addresses a policy lets it (runtime/netfilter.py does
+    it with iptables on Docker; a Kubernetes backend maps it onto NetworkPolicy objects). Pods get DNS
+    aliases and search domains from their PodSpec (Docker's embedded DNS answers them).
+
 Volumes
     `local`: a Docker volume `snowport-<pod>-<volume>` (an emptyDir: as long as the pod lives).
     `memory`: a Docker volume of the local driver with tmpfs options (size from the spec); unlike
@@ -87,6 +94,7 @@ from snowport.runtime.base import (
     ContainerSpec,
     ContainerState,
     ContainerStatus,
+    EgressAllow,
     EngineError,
     EventKind,
     EventStream,
@@ -95,12 +103,15 @@ from snowport.runtime.base import (
     LogLine,
     Message,
     NetworkInUse,
+    NetworkPolicy,
     NoPreviousRun,
+    PeerAccess,
     PodConflict,
     PodNotFound,
     PodSpec,
     PodState,
     PodStatus,
+    PortRange,
     ReadinessProbe,
     Reason,
     RegistryAuth,
@@ -119,5 +130,5 @@ __all__ = [
     "EventKind", "EventStream", "ImagePullFailed", "InvalidPodSpec", "LogLine", "Message", "NetworkInUse",
     "NoPreviousRun", "PodConflict", "PodNotFound", "PodSpec", "PodState", "PodStatus", "ReadinessProbe", "Reason",
     "RegistryAuth", "Resources", "RestartPolicy", "Runtime", "RuntimeEvent", "RuntimeUnavailable", "Volume",
-    "VolumeKind", "VolumeMount",
+    "VolumeKind", "VolumeMount", "EgressAllow", "NetworkPolicy", "PeerAccess", "PortRange",
 ]

@@ -141,6 +141,8 @@ class PodSpec:
     network: str | None = None  # a network made with ensure_network(); None: the engine's default
     hostname: str | None = None
     aliases: tuple[str, ...] = ()  # DNS names of the pod on its network
+    # DNS search domains of the pod's resolver: a short name is tried under each (a schema's service names)
+    dns_search: tuple[str, ...] = ()
 
     def validate(self) -> None:
         if not _ID.match(self.pod_id):
@@ -199,6 +201,51 @@ class RegistryAuth:
     username: str | None = None
     password: str | None = None
     registry_token: str | None = None
+
+
+# ---------------------------------------------------------------------------------------------- network policy
+
+@dataclass(frozen=True)
+class PortRange:
+    """Ports `low`..`high` (inclusive) of one transport protocol."""
+
+    low: int
+    high: int
+    protocol: str = "tcp"  # "tcp" | "udp"
+
+
+@dataclass(frozen=True)
+class PeerAccess:
+    """Pods matching the label selector `peers` may open connections to `ports` of the policy's pods."""
+
+    peers: Mapping[str, str]
+    ports: tuple[PortRange, ...]
+
+
+@dataclass(frozen=True)
+class EgressAllow:
+    """The policy's pods may open connections to `cidr` (an IPv4 network, `0.0.0.0/0` for any host) on
+    `ports`. Host names are resolved by the caller: the engine sees addresses only, as in a Kubernetes
+    NetworkPolicy ipBlock."""
+
+    cidr: str
+    ports: PortRange
+
+
+@dataclass(frozen=True)
+class NetworkPolicy:
+    """What may reach the pods matching the label selector `pods`, and where they may connect to.
+
+    Every pod on a network handed to `Runtime.set_network_policies` is isolated: other pods reach it only
+    as some policy selecting it allows (`ingress`), and it reaches nothing outside the network but the
+    host's address on the network (the gateway: Snowport itself), the engine's DNS, and what some policy
+    selecting it allows (`egress`). Containers of one pod always talk over localhost. A Kubernetes
+    backend maps this onto a default-deny NetworkPolicy plus one NetworkPolicy per entry."""
+
+    name: str
+    pods: Mapping[str, str]
+    ingress: tuple[PeerAccess, ...] = ()
+    egress: tuple[EgressAllow, ...] = ()
 
 
 # ---------------------------------------------------------------------------------------------- status
@@ -385,6 +432,11 @@ class Runtime(Protocol):
     def prune_networks(self) -> list[str]: ...
 
     def list_networks(self, labels: Mapping[str, str] | None = None) -> list[str]: ...
+
+    def set_network_policies(self, network: str, policies: tuple[NetworkPolicy, ...]) -> None:
+        """Replace, in one step, the policies of the pods on `network` (see NetworkPolicy); pods created
+        later are held to them from their start."""
+        ...
 
     def pull(self, image_ref: str, auth: RegistryAuth | None = None) -> str: ...
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import glob
 import hashlib
 import io
+import logging
 import math
 import os
 import queue
@@ -31,6 +32,7 @@ import docker
 import docker.errors
 import requests.exceptions
 
+from snowport.runtime import netfilter
 from snowport.runtime.base import (
     MANAGED_LABEL,
     POD_LABEL,
@@ -45,6 +47,7 @@ from snowport.runtime.base import (
     LogLine,
     Message,
     NetworkInUse,
+    NetworkPolicy,
     NoPreviousRun,
     PodConflict,
     PodNotFound,
@@ -82,6 +85,7 @@ VOLUMES_DIR = "/snowport/volumes"  # where the sandbox holds the pod's volumes (
 PAUSE_SCRIPT = (f"trap 'exit 0' TERM INT; while :; do {TOOLS_DIR}/busybox sleep 3600 & wait $!; done")
 ENGINE_EVENTS = ["create", "start", "die", "oom", "health_status", "destroy"]
 _ZERO_TIME = "0001-01-01T00:00:00Z"
+log = logging.getLogger("snowport.runtime.docker")
 
 _RESTART = {RestartPolicy.ALWAYS: {"Name": "always"}, RestartPolicy.ON_FAILURE: {"Name": "on-failure"},
             RestartPolicy.NEVER: {"Name": "no"}}
@@ -172,6 +176,10 @@ class DockerRuntime:
         self._exit_codes: dict[tuple[str, str], int] = {}
         self._streams: set[DockerEventStream] = set()
         self._block = LoopBlockStorage(block_root) if block_root is not None else None
+        self._policies: dict[str, tuple[NetworkPolicy, ...]] = {}  # network -> what set_network_policies set
+        self._rules: dict[str, str] = {}  # network -> the iptables rules last written for it
+        # listing the pods and writing their rules is one step: the last writer has the freshest addresses
+        self._policy_lock = threading.Lock()
 
     # ------------------------------------------------------------------------------------------ engine access
 
@@ -251,10 +259,13 @@ class DockerRuntime:
         return None
 
     def remove_network(self, name: str) -> None:
+        """Remove the network unless a container uses it; this runtime's own network takes its policy
+        chains with it (runtime/netfilter.py)."""
         api = self._api()
         try:
             net = self._call(api.inspect_network, name)
         except docker.errors.NotFound:
+            self._release_policies(name)
             return
         if (net.get("Labels") or {}).get(MANAGED_LABEL) != self.scope:
             raise EngineError(f"network {name} is not Snowport's")
@@ -263,9 +274,20 @@ class DockerRuntime:
         try:
             self._call(api.remove_network, net["Id"])
         except docker.errors.NotFound:
-            return
+            pass
         except docker.errors.APIError as e:
             raise NetworkInUse(f"cannot remove network {name}: {e.explanation}") from e
+        self._release_policies(name)
+
+    def _release_policies(self, network: str) -> None:
+        if network != self.scope:
+            return
+        self._policies.pop(network, None)
+        self._rules.pop(network, None)
+        try:
+            netfilter.remove(self.scope)
+        except netfilter.NetfilterError as e:
+            log.warning("cannot remove the network policy chains of %s: %s", self.scope, e)
 
     def prune_networks(self) -> list[str]:
         """Remove the networks of any scope whose creating Snowport process has ended on this host and that no
@@ -288,7 +310,52 @@ class DockerRuntime:
                     removed.append(net["Name"])
             except docker.errors.APIError:
                 continue  # in use after all, or removed meanwhile
+        try:  # the policy chains of servers whose network is gone
+            names = [n["Name"] for n in self._call(self._api().networks)]
+            netfilter.collect_orphans(names)
+        except netfilter.NetfilterError as e:
+            log.warning("cannot collect network policy chains: %s", e)
         return removed
+
+    # ------------------------------------------------------------------------------------------ network policy
+
+    def set_network_policies(self, network: str, policies: tuple[NetworkPolicy, ...]) -> None:
+        """Isolate the pods on `network` (runtime/netfilter.py); kept, so that create_pod applies them again
+        for a new pod's address before its containers start."""
+        self._policies[network] = tuple(policies)
+        self._apply_policies(network)
+
+    def _apply_policies(self, network: str) -> None:
+        if network not in self._policies:
+            return
+        with self._policy_lock:
+            self._write_policies(network, self._policies[network])
+
+    def _write_policies(self, network: str, policies: tuple[NetworkPolicy, ...]) -> None:
+        try:
+            net = self._call(self._api().inspect_network, network)
+        except docker.errors.NotFound:
+            return
+        if (net.get("Labels") or {}).get(MANAGED_LABEL) != self.scope or network != self.scope:
+            raise EngineError(f"network {network} is not this server's network")
+        options = net.get("Options") or {}
+        interface = options.get("com.docker.network.bridge.name") or f"br-{net['Id'][:12]}"
+        gateway = next((c["Gateway"] for c in (net.get("IPAM") or {}).get("Config") or [] if c.get("Gateway")), None)
+        if gateway is None:
+            raise EngineError(f"network {network} has no gateway address")
+        sandboxes = self._call(self._api().containers, all=True,
+                               filters={"label": [f"{MANAGED_LABEL}={self.scope}", f"{ROLE_LABEL}=sandbox"]})
+        members = []
+        for c in sandboxes:
+            ip = ((c.get("NetworkSettings") or {}).get("Networks") or {}).get(network, {}).get("IPAddress")
+            if ip:
+                members.append(netfilter.Member(ip, c.get("Labels") or {}))
+        rules = netfilter.render(self.scope, netfilter.Bridge(interface, gateway), members, policies,
+                                 netfilter.nameservers())
+        if self._rules.get(network) == rules and netfilter.installed(self.scope):
+            return  # nothing changed (the controller asks at every resync)
+        netfilter.apply(self.scope, rules)
+        self._rules[network] = rules
 
     def list_networks(self, labels: Mapping[str, str] | None = None) -> list[str]:
         filters = {"label": [f"{MANAGED_LABEL}={self.scope}", *(f"{k}={v}" for k, v in (labels or {}).items())]}
@@ -385,6 +452,7 @@ class DockerRuntime:
                            for c in missing]
                 if sandbox_started is not None:
                     sandbox_started.result()
+                    self._hold_to_policies(spec)
                 ids = [done.result() for done in created]
                 for container_id in [i for i in ids if i]:
                     pool.submit(self._start_container, container_id)
@@ -394,6 +462,15 @@ class DockerRuntime:
             raise EngineError(f"cannot create pod {spec.pod_id}: {e.explanation or e}") from e
         self._await_first_answer(sandbox_id, [c.readiness for c in missing if c.readiness])
         return self.pod_status(spec.pod_id)
+
+    def _hold_to_policies(self, spec: PodSpec) -> None:
+        """The sandbox has its address now: the network's policies are rendered again with it before the
+        pod's containers start, so their first connection already meets the pod's rules."""
+        network = spec.network or "bridge"
+        try:
+            self._apply_policies(network)
+        except (EngineError, docker.errors.APIError) as e:
+            log.warning("network policies not applied for pod %s: %s", spec.pod_id, e)
 
     def _await_first_answer(self, sandbox_id: str, probes: list[ReadinessProbe]) -> None:
         """Probe the containers just started for up to FIRST_ANSWER_SECONDS: most apps answer within a
@@ -435,7 +512,8 @@ class DockerRuntime:
             mounts.append(docker.types.Mount(f"{VOLUMES_DIR}/{v.name}", name, type="volume"))
         network = spec.network or "bridge"
         host_config = api.create_host_config(network_mode=network, ipc_mode="shareable", mounts=mounts,
-                                             restart_policy={"Name": "always"}, log_config=self._log_config)
+                                             restart_policy={"Name": "always"}, log_config=self._log_config,
+                                             dns_search=list(spec.dns_search) or None)
         networking = None
         if spec.network and spec.aliases:
             networking = api.create_networking_config(

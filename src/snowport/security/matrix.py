@@ -177,7 +177,7 @@ MATRIX: dict[str, Requirement] = _rows(
     ("CREATE SERVICE", "SCHEMA", ("CREATE SERVICE",),
      "and USAGE on the compute pool, READ on the spec's stage, image repositories and secrets, USAGE on "
      "integrations"),
-    ("ALTER SERVICE", "SERVICE", OWN, "SET / UNSET"),
+    ("ALTER SERVICE", "SERVICE", OWN, "SET / UNSET; SET EXTERNAL_ACCESS_INTEGRATIONS: and USAGE on each"),
     ("ALTER SERVICE SUSPEND", "SERVICE", ("OPERATE",)),
     ("ALTER SERVICE RESUME", "SERVICE", ("OPERATE",)),
     ("ALTER SERVICE FROM", "SERVICE", ("OPERATE",), "upgrade; READ on the image repositories as at CREATE"),
@@ -189,6 +189,7 @@ MATRIX: dict[str, Requirement] = _rows(
     ("SYSTEM$GET_SERVICE_STATUS", "SERVICE", ("MONITOR",)),
     ("SYSTEM$GET_SERVICE_LOGS", "SERVICE", ("MONITOR",)),
     ("SYSTEM$WAIT_FOR_SERVICES", "SERVICE", ("MONITOR",)),
+    ("SYSTEM$GET_SERVICE_DNS_DOMAIN", "SCHEMA", ("USAGE",), "`<hash>.svc.spcs.internal` of '[db.]schema'"),
     ("SPCS_WAIT_FOR", "SERVICE", ("USAGE", "MONITOR", "OPERATE"), "CALL <service>!SPCS_WAIT_FOR('<status>', <s>)"),
     ("SPCS_GET_LOGS", "SERVICE", ("MONITOR",), "as `<service>!SPCS_GET_LOGS()`; after DROP: the former owner role"),
     ("SPCS_GET_EVENTS", "SERVICE", ("MONITOR",), "as `<service>!SPCS_GET_EVENTS()`; after DROP: the former owner role"),
