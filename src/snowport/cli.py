@@ -101,6 +101,7 @@ class _Server(uvicorn.Server):
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
         if self.started:
+            self.config.app.state.ingress.listeners.attach(self)  # public endpoints' own loopback addresses
             self.companion_tasks = [asyncio.create_task(c.serve(sockets=c.sockets)) for c in self.companions]
             for task in self.companion_tasks:
                 task.add_done_callback(self._companion_ended)

@@ -19,7 +19,15 @@ from typing import Any
 
 from snowport import errors
 from snowport.catalog.store import CatalogObject, Transaction
-from snowport.commands import block_volumes, lifecycle, properties, secrets, service_volumes, snapshots
+from snowport.commands import (
+    block_volumes,
+    lifecycle,
+    properties,
+    secrets,
+    service_endpoints,
+    service_volumes,
+    snapshots,
+)
 from snowport.commands import stages as stage_commands
 from snowport.commands.columns import Col, Rows, columns, created_on, like_matcher, owner_role_type, tf, ts
 from snowport.commands.compute_pools import FAMILIES
@@ -185,6 +193,7 @@ def create_object(ctx: Ctx, parts: list[str], pool_name: str, source: SpecSource
             "suspended": False, "auto_resume": True, "created_by": ctx.session.user, "updated_on": time.time(),
             **secrets.bind_for_service(ctx, spec, target, values.get("EXTERNAL_ACCESS_INTEGRATIONS")),
             "block_sources": _initial_contents(ctx, spec, target),
+            service_endpoints.PROP: service_endpoints.assign_ids(ctx.catalog, spec),
             **(job or {}),
         })
         service = _checked(properties.apply(service, values, "SERVICE", allowed, CONVERT))
@@ -287,7 +296,8 @@ def upgrade(ctx: Ctx, parts: list[str], source: SpecSource, if_exists: bool = Fa
         return service.with_props(spec_text=text, using=source.using if source.template else None,
                                   spec_digest=hashlib.sha256(text.encode()).hexdigest(),
                                   images=_pin_images(ctx, spec, target), stage_volumes=stage_volumes,
-                                  updated_on=time.time(),
+                                  updated_on=time.time(), **{service_endpoints.PROP: service_endpoints.assign_ids(
+                                      ctx.catalog, spec, service_endpoints.ids_of(service))},
                                   **secrets.bind_for_service(ctx, spec, target,
                                                              service.props.get("external_access_integrations")))
 
