@@ -48,8 +48,9 @@ def up(
         console.print(f"Generated password for user {core.settings.admin_user.upper()}: "
                       f"{core.generated_password}  (shown once; set SNOWPORT_ADMIN_PASSWORD to choose your own)")
     _print_connection_help(settings)
+    # no `server: uvicorn` header: ingress removes an app's Server header (spcs-reference 6.5) and adds none
     config = uvicorn.Config(application, host=settings.host, port=settings.port, log_level=log_level,
-                            timeout_graceful_shutdown=5)
+                            timeout_graceful_shutdown=5, server_header=False)
     sockets = [_listen(settings.host, settings.port)]
     gateway = _container_gateway(core)
     if gateway is not None and settings.host not in ("0.0.0.0", gateway):
