@@ -27,7 +27,8 @@ from snowport.ingress.cors import COOKIE_WITHOUT_AUTH, Cors, is_preflight
 from snowport.ingress.headers import Headers, ingress_response, is_executable, request_headers, response_headers
 from snowport.ingress.hosts import EndpointHosts, hostname
 from snowport.ingress.listeners import LoopbackListeners
-from snowport.ingress.proxy import HttpForwarder, Receive, RoundRobin, Send, UpstreamError, forward_websocket
+from snowport.ingress.proxy import HttpForwarder, Receive, RoundRobin, Send, forward_websocket
+from snowport.ingress.upstream import ConnectFailed, UpstreamError
 from snowport.spec import ServiceSpec, parse_stored_spec
 from snowport.spec.models import Endpoint
 
@@ -108,17 +109,10 @@ class Ingress:
         cors_headers = cors.headers_for(origin) if cors is not None else []
         if preflight and cors is not None:
             return await _respond(send, False, 200, b"", cors_headers)
-        address = await self._ready_address(service, endpoint)
-        if address is None:
-            return await _respond(send, websocket, 503, f"Service {service.name} has no ready instance for "
-                                  f"endpoint {endpoint.name}; retry later.".encode(), [(b"retry-after", b"5")])
         caller_token = self._caller_token(service, caller)
         client = (scope.get("client") or ("", 0))[0]
         upstream_headers = request_headers(scope["headers"], caller.user, caller_token, client,
                                            headers.get("host", host), websocket)
-        base = f"http://{address.host}:{address.port}"
-        if websocket:
-            return await forward_websocket(scope, receive, send, base, upstream_headers)
 
         def rewrite(status: int, app_headers: Headers) -> tuple[int, Headers, bytes | None]:
             if is_executable(app_headers):
@@ -126,10 +120,27 @@ class Ingress:
                 return 403, _plain_headers(body), body
             return status, response_headers(app_headers, cors_headers), None
 
-        try:
-            await self.http.forward(scope, receive, send, base, upstream_headers, rewrite)
-        except UpstreamError as e:
-            await _respond(send, False, 503, f"Service {service.name} did not answer: {e}".encode())
+        deadline = await self._wake(service)
+        while True:
+            address = await self._ready_address(service, endpoint, deadline)
+            if address is None:
+                return await _respond(send, websocket, 503, f"Service {service.name} has no ready instance for "
+                                      f"endpoint {endpoint.name}; retry later.".encode(), [(b"retry-after", b"5")])
+            try:
+                if websocket:
+                    return await forward_websocket(scope, receive, send, address.host, address.port,
+                                                   upstream_headers)
+                return await self.http.forward(scope, receive, send, address.host, address.port, upstream_headers,
+                                               rewrite)
+            except ConnectFailed:
+                # an instance listed ready that does not accept yet (its state lags a resume or a restart):
+                # nothing was sent either way, so another try within the wait is safe
+                if time.monotonic() >= deadline:
+                    return await _respond(send, websocket, 503, f"Service {service.name} did not accept the "
+                                          f"connection; retry later.".encode(), [(b"retry-after", b"5")])
+                await asyncio.sleep(0.2)
+            except UpstreamError as e:
+                return await _respond(send, False, 503, f"Service {service.name} did not answer: {e}".encode())
 
     def _cookie_caller(self, headers: dict[str, str], host: str) -> Caller | None:
         user = self.browser.user(login.cookie_value(headers), host)
@@ -143,23 +154,22 @@ class Ingress:
             return None
         return self.core.oauth.issue(caller.user, caller.role, CALLER_TOKEN_SECONDS)
 
-    async def _ready_address(self, service: CatalogObject, endpoint: Endpoint) -> Address | None:
-        """A ready instance (round-robin), resuming a suspended service with AUTO_RESUME first and waiting a
-        while for one to be ready."""
-        wait = READY_WAIT
-        if service.props.get("suspended"):
-            if not await asyncio.to_thread(auto_resume, self.core, service):
-                return None
-            wait = RESUME_WAIT
-        deadline = time.monotonic() + wait
+    async def _wake(self, service: CatalogObject) -> float:
+        """Resume a suspended service whose AUTO_RESUME allows it; the deadline for a ready instance."""
+        if service.props.get("suspended") and await asyncio.to_thread(auto_resume, self.core, service):
+            return time.monotonic() + RESUME_WAIT
+        return time.monotonic() + READY_WAIT
+
+    async def _ready_address(self, service: CatalogObject, endpoint: Endpoint, deadline: float) -> Address | None:
+        """A ready instance (round-robin), waiting until `deadline` for one (None for a suspended service)."""
         while True:
             current = self.core.catalog.by_id(service.id)
-            if current is None:
+            if current is None or current.props.get("suspended"):
                 return None
             addresses = ready_addresses(self.core, current, endpoint)
             if addresses:
                 return self.balance.pick((service.id, endpoint.name), addresses)
-            if time.monotonic() >= deadline or current.props.get("suspended"):
+            if time.monotonic() >= deadline:
                 return None
             await asyncio.sleep(0.1)
 

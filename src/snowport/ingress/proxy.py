@@ -1,7 +1,7 @@
 """Forwarding to a service instance: HTTP with bodies streamed in both directions, and WebSockets.
 
-The request body is handed to httpx as an async iterator over the ASGI receive channel and the response
-is relayed chunk by chunk, so nothing is buffered whole. A connection idle for 90 s (spcs-reference 6.7)
+The request body is streamed from the ASGI receive channel to the instance and the response relayed piece by
+piece (upstream.py), so nothing is buffered whole. A connection idle for 90 s (spcs-reference 6.7)
 ends: for HTTP as a read timeout towards the instance, for WebSockets by watching both directions.
 """
 
@@ -13,11 +13,11 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-import httpx
 import websockets
 from websockets.asyncio.client import connect as ws_connect
 
 from snowport.ingress.headers import Headers
+from snowport.ingress.upstream import Pool, UpstreamError
 
 log = logging.getLogger("snowport.ingress")
 
@@ -38,63 +38,53 @@ class RoundRobin:
         return choices[next(counter) % len(choices)]
 
 
-class UpstreamError(Exception):
-    """The instance could not be reached (connection refused, reset before a response)."""
-
-
 class HttpForwarder:
     def __init__(self) -> None:
-        self.client = httpx.AsyncClient(
-            timeout=httpx.Timeout(IDLE_TIMEOUT, connect=CONNECT_TIMEOUT), follow_redirects=False,
-            limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200, keepalive_expiry=30),
-            trust_env=False)
-        for name in ("accept", "accept-encoding", "connection", "user-agent"):
-            del self.client.headers[name]  # httpx's defaults: only what the client sent goes to the app
+        self.pool = Pool(CONNECT_TIMEOUT)
 
     async def close(self) -> None:
-        await self.client.aclose()
+        self.pool.close()
 
-    async def forward(self, scope: dict, receive: Receive, send: Send, base: str, headers: Headers,
+    async def forward(self, scope: dict, receive: Receive, send: Send, host: str, port: int, headers: Headers,
                       rewrite: Callable[[int, Headers], tuple[int, Headers, bytes | None]]) -> None:
-        """Send the request to `base` (http://ip:port) and relay the answer; `rewrite(status, headers)` gives
+        """Send the request to the instance at host:port and relay the answer; `rewrite(status, headers)` gives
         the status and headers the client gets, with a body that replaces the app's when not None."""
-        path = scope.get("raw_path") or scope["path"].encode()
-        url = base + path.decode("latin-1")
+        target = scope.get("raw_path") or scope["path"].encode()
         if scope.get("query_string"):
-            url += "?" + scope["query_string"].decode("latin-1")
+            target += b"?" + scope["query_string"]
         method = scope["method"]
-        has_body = any(n == b"content-length" and v != b"0" for n, v in headers) or any(
-            n == b"transfer-encoding" for n, _ in scope["headers"])
-        request = self.client.build_request(method, url, headers=headers,
-                                            content=_body(receive) if has_body else None)
+        chunked = any(n == b"transfer-encoding" for n, _ in scope["headers"])
+        has_body = chunked or any(n == b"content-length" and v.strip() != b"0" for n, v in headers)
+        headers = [(n, v) for n, v in headers if n != b"expect"]  # 100-continue is between ingress and client
+        if chunked:
+            headers.append((b"transfer-encoding", b"chunked"))
+        response = await self.pool.request(host, port, method, target, headers,
+                                           _body(receive) if has_body else None, chunked, IDLE_TIMEOUT)
         try:
-            response = await self.client.send(request, stream=True)
-        except httpx.TimeoutException as e:
-            raise UpstreamError("the instance did not answer in time") from e
-        except httpx.TransportError as e:
-            raise UpstreamError(str(e) or type(e).__name__) from e
-        try:
-            status, out_headers, replacement = rewrite(response.status_code, list(response.headers.raw))
+            status, out_headers, replacement = rewrite(response.status, response.headers)
             await send({"type": "http.response.start", "status": status, "headers": out_headers})
-            if replacement is not None or method == "HEAD":
-                await send({"type": "http.response.body", "body": replacement or b""})
+            if replacement is not None:
+                await send({"type": "http.response.body", "body": replacement})
                 return
+            ended = False
             try:
-                async for chunk in response.aiter_raw():
-                    if chunk:
-                        await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            except httpx.TransportError:
+                async for chunk in response.body(IDLE_TIMEOUT):
+                    # the piece that completes a Content-Length body ends the response (one send fewer)
+                    ended = response.complete and response.framing == "length"
+                    await send({"type": "http.response.body", "body": chunk, "more_body": not ended})
+            except (UpstreamError, OSError, TimeoutError, asyncio.IncompleteReadError, ValueError):
                 log.info("ingress: the instance ended a response early")
-            await send({"type": "http.response.body", "body": b""})
+            if not ended:
+                await send({"type": "http.response.body", "body": b""})
         finally:
-            await response.aclose()
+            response.release()
 
 
 async def _body(receive: Receive) -> AsyncIterator[bytes]:
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            return
+            raise UpstreamError("the client went away mid-request")
         chunk = message.get("body", b"")
         if chunk:
             yield chunk
@@ -102,11 +92,12 @@ async def _body(receive: Receive) -> AsyncIterator[bytes]:
             return
 
 
-async def forward_websocket(scope: dict, receive: Receive, send: Send, base: str, headers: Headers) -> None:
+async def forward_websocket(scope: dict, receive: Receive, send: Send, host: str, port: int,
+                            headers: Headers) -> None:
     """Open the WebSocket to the instance first (so its refusal becomes ours), then accept the client's and
     relay messages both ways until either side closes or nothing moves for the idle timeout."""
     path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
-    url = "ws://" + base.removeprefix("http://") + path
+    url = f"ws://{host}:{port}{path}"
     if scope.get("query_string"):
         url += "?" + scope["query_string"].decode("latin-1")
     subprotocols = scope.get("subprotocols") or None
