@@ -14,9 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from snowport.catalog.store import CatalogObject
-from snowport.commands.context import Ctx, Server
-from snowport.errors import SnowflakeError
-from snowport.security.sessions import Session
+from snowport.commands.context import Server
 from snowport.spec import parse_stored_spec
 from snowport.spec.models import Endpoint
 
@@ -53,22 +51,3 @@ def ready_addresses(core: Server, service: CatalogObject, endpoint: Endpoint) ->
     if len(ready) < int(service.props.get("min_ready_instances", 1)) or endpoint.port is None:
         return []
     return [Address(str(i["instanceId"]), str(i["ipAddress"]), int(endpoint.port)) for i in ready]
-
-
-def auto_resume(core: Server, service: CatalogObject) -> bool:
-    """AUTO_RESUME on first use: a suspended service whose AUTO_RESUME is on is resumed through the same
-    command ALTER SERVICE RESUME runs, acting as the system with the service's owner role (the caller need
-    not hold OPERATE). True when the service is not suspended (any more), False when it stays suspended."""
-    if not service.props.get("suspended"):
-        return True
-    if not service.props.get("auto_resume", True) or service.props.get("is_job"):
-        return False
-    from snowport.commands import services  # services imports this module's neighbours: import when used
-
-    system = Session(id=0, user="SYSTEM", role=service.owner)
-    try:
-        services.resume(Ctx(core, system), [service.database, service.schema, service.name], if_exists=True)
-    except SnowflakeError:
-        return False
-    current = core.catalog.by_id(service.id)
-    return current is not None and not current.props.get("suspended")

@@ -20,7 +20,8 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from snowport.catalog.store import CatalogObject
-from snowport.commands.endpoints import Address, auto_resume, endpoint_allowed, ready_addresses
+from snowport.commands.auto_resume import resume_for_use
+from snowport.commands.endpoints import Address, endpoint_allowed, ready_addresses
 from snowport.ingress import login
 from snowport.ingress.auth import Caller, active_user, default_role, identify, roles_of, snowflake_token
 from snowport.ingress.cors import COOKIE_WITHOUT_AUTH, Cors, is_preflight
@@ -156,7 +157,7 @@ class Ingress:
 
     async def _wake(self, service: CatalogObject) -> float:
         """Resume a suspended service whose AUTO_RESUME allows it; the deadline for a ready instance."""
-        if service.props.get("suspended") and await asyncio.to_thread(auto_resume, self.core, service):
+        if service.props.get("suspended") and await asyncio.to_thread(resume_for_use, self.core, service):
             return time.monotonic() + RESUME_WAIT
         return time.monotonic() + READY_WAIT
 

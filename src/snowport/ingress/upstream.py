@@ -216,7 +216,5 @@ class Pool:
             framing = "length"
         else:
             framing, close = "close", True
-        response = Response(status, headers, conn, self, key, framing, length or 0, not close)
-        if framing == "none" or (framing == "length" and not length):
-            response._done = True
-        return response
+        empty = framing == "none" or (framing == "length" and not length)
+        return Response(status, headers, conn, self, key, framing, length or 0, not close, empty)
