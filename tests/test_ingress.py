@@ -492,3 +492,35 @@ def test_show_endpoints_needs_usage(srv, cur, other):
     finally:
         conn.close()
     assert json.dumps(_endpoints(cur))  # the owner sees them
+
+
+# ---- the parts that need no server -----------------------------------------------------------------
+def test_token_header_forms():
+    from snowport.ingress.auth import snowflake_token
+
+    assert snowflake_token('Snowflake Token="abc.def"') == "abc.def"
+    assert snowflake_token("Snowflake Token=abc.def") == "abc.def"
+    assert snowflake_token('snowflake  token = "x"') == "x"
+    assert snowflake_token("Bearer abc") is None and snowflake_token(None) is None
+
+
+def test_endpoint_hosts():
+    from snowport.commands.service_endpoints import ingress_url, is_ingress_loopback, loopback_address
+    from snowport.config import Settings
+
+    addresses = {loopback_address(f"id{i}") for i in range(5000)}
+    assert all(is_ingress_loopback(a) and not a.startswith("127.0.") for a in addresses)
+    assert not is_ingress_loopback("127.0.0.1") and not is_ingress_loopback("10.1.2.3")
+    assert not is_ingress_loopback("abc.example.com")
+    assert ingress_url(Settings(port=8080), "p6bye") == f"{loopback_address('p6bye')}:8080"
+    assert ingress_url(Settings(port=8443, ingress_domain="apps.example.com"), "p6bye") == "p6bye.apps.example.com:8443"
+    assert ingress_url(Settings(port=443, ingress_domain="apps.example.com."), "p6bye") == "p6bye.apps.example.com"
+
+
+def test_login_redirect_stays_on_the_host():
+    from snowport.ingress.login import safe_next, without_our_cookie
+
+    assert safe_next("/a/b?c=1") == "/a/b?c=1"
+    for bad in ("https://evil.example/", "//evil.example/x", "/\\evil.example", "", None):
+        assert safe_next(bad) == "/"
+    assert without_our_cookie("a=1; sfc-endpoint-session=secret; b=2") == "a=1; b=2"
