@@ -100,7 +100,9 @@ class Ingress:
                                   [(b"www-authenticate", b'Snowflake Token=""')])
         cors = Cors.of(endpoint)
         origin = headers.get("origin")
-        cross_origin = origin is not None and origin.rstrip("/").lower() != f"http://{headers.get('host', '')}".lower()
+        # same origin: the Origin's host[:port] is the Host (the scheme is left aside: a TLS proxy may front us)
+        cross_origin = origin is not None and origin.rstrip("/").lower().partition("://")[2] != headers.get(
+            "host", "").lower()
         unsafe = (method not in ("GET", "HEAD")) if not websocket else not (cors and cors.allows(origin))
         if cross_origin and token is None and "cookie" in headers and unsafe:
             return await _respond(send, websocket, 403, COOKIE_WITHOUT_AUTH)

@@ -9,11 +9,14 @@ an upgrade that removed the endpoint stops routing at once.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from snowport.catalog.store import CatalogObject
 from snowport.commands import service_endpoints
+
+ADDRESSES_REFRESH = 3.0
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,9 @@ class EndpointHosts:
         self.core = core
         self.settings = core.settings
         self._routes: dict[str, Route] = {}
+        self._addresses: set[str] | None = None
+        self._addresses_version = -1
+        self._addresses_due = 0.0
         self._lock = threading.Lock()
 
     def is_ingress_host(self, host: str) -> bool:
@@ -69,8 +75,15 @@ class EndpointHosts:
             self._routes = routes
 
     def loopback_addresses(self) -> set[str]:
-        """The loopback addresses of every existing public endpoint (none with an ingress domain)."""
+        """The loopback addresses of every existing public endpoint (none with an ingress domain). The catalog
+        is read again when its version moves (CREATE and DROP move it) and at least every few seconds (an
+        upgrade that adds a public endpoint does not), so the listeners' frequent check costs next to nothing."""
         if self.settings.ingress_domain:
             return set()
-        return {service_endpoints.loopback_address(i) for s in self.core.catalog.list("SERVICE")
-                for i in service_endpoints.ids_of(s).values()}
+        now = time.monotonic()
+        version = self.core.catalog.version
+        if self._addresses is None or version != self._addresses_version or now >= self._addresses_due:
+            self._addresses = {service_endpoints.loopback_address(i) for s in self.core.catalog.list("SERVICE")
+                               for i in service_endpoints.ids_of(s).values()}
+            self._addresses_version, self._addresses_due = version, now + ADDRESSES_REFRESH
+        return self._addresses
