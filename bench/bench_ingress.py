@@ -10,10 +10,12 @@ short text. The client is a lean asyncio HTTP/1.1 keep-alive load generator (fix
 status line and Content-Length are parsed) with `--connections` connections, each sending its next request
 when the previous answer is read. Both targets get the same client: "direct" is http://<instance ip>:8080
 (the container's bridge address), "ingress" is the endpoint's ingress_url with `Authorization: Snowflake
-Token="<session token>"`. A third target, "ingress-own", is ingress answering by itself (its login page, no
-hop to the instance): the ceiling of the ASGI path on this machine, whatever the proxying costs. Rounds
-alternate the targets so that load from elsewhere on the machine falls on all. Prints a table, the ratio of
-the medians and `RESULT {json}`.
+Token="<session token>"`. A calibration peer, "nginx-proxy", is Debian's nginx (one worker, upstream
+keep-alive) proxying to the same container with no authentication: what any user-space proxy costs on this
+machine, where each send(2) to a loopback or bridge socket pays for the packet's delivery. A third target,
+"ingress-own", is ingress answering by itself (its login page, no hop to the instance): the ceiling of
+the ASGI path on this machine, whatever the proxying costs. Rounds alternate the targets so that load from
+elsewhere on the machine falls on all. Prints a table, the ratios of the medians and `RESULT {json}`.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -34,7 +38,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 os.environ["SNOWFLAKE_DISABLE_PLATFORM_DETECTION"] = "true"
 
 import snowflake.connector  # noqa: E402
-from _servers import start_snowport  # noqa: E402
+from _servers import free_port, start_snowport, wait_for_port  # noqa: E402
 from registry_helpers import ensure_engine, ensure_pip_image, push_local_image, remove_server_pods  # noqa: E402
 
 PASSWORD = "benchpw"
@@ -113,6 +117,39 @@ async def load(url_host: str, port: int, path: str, headers: dict[str, str], sec
             "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000}
 
 
+NGINX_CONF = """
+worker_processes 1;
+pid {work}/nginx.pid;
+error_log {work}/nginx-error.log;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  client_body_temp_path {work}/body; proxy_temp_path {work}/proxy;
+  fastcgi_temp_path {work}/fastcgi; uwsgi_temp_path {work}/uwsgi; scgi_temp_path {work}/scgi;
+  keepalive_requests 10000000;
+  upstream app {{ server {ip}:8080; keepalive 64; keepalive_requests 10000000; }}
+  server {{
+    listen 127.0.0.1:{port};
+    location / {{ proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; }}
+  }}
+}}
+"""
+
+
+def start_nginx(work: Path, ip: str) -> tuple[subprocess.Popen, int] | None:
+    """nginx proxying 127.0.0.1:<port> to the container, or None when nginx is not installed."""
+    binary = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    if binary is None:
+        return None
+    port = free_port()
+    conf = work / "nginx.conf"
+    conf.write_text(NGINX_CONF.format(work=work, ip=ip, port=port))
+    proc = subprocess.Popen([binary, "-c", str(conf), "-p", str(work), "-g", "daemon off;"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for_port(port, proc)
+    return proc, port
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=10.0)
@@ -158,6 +195,9 @@ def main() -> None:
                        "ingress": (ingress_host, int(ingress_port), path,
                                    {"Authorization": f'Snowflake Token="{token}"'}),
                        "ingress-own": (ingress_host, int(ingress_port), "/sfc-endpoint/login", {})}
+            nginx = start_nginx(work, ip)
+            if nginx is not None:
+                targets["nginx-proxy"] = ("127.0.0.1", nginx[1], path, {})
             for host, tport, tpath, headers in targets.values():  # warm-up, and a check that all answer
                 asyncio.run(load(host, tport, tpath, headers, 1.0, 2, b"" if tpath.startswith("/sfc") else body))
             runs: dict[str, list[dict]] = {name: [] for name in targets}
@@ -166,6 +206,9 @@ def main() -> None:
                     runs[name].append(asyncio.run(load(host, tport, tpath, headers, args.seconds, args.connections,
                                                        b"" if tpath.startswith("/sfc") else body)))
             conn.close()
+            if nginx is not None:
+                nginx[0].terminate()
+                nginx[0].wait(10)
         finally:
             proc.send_signal(2)
             proc.wait(30)
@@ -183,10 +226,12 @@ def main() -> None:
         print(f"{name:<10}{rps:>16.0f}{p50:>10.2f}{p99:>10.2f}   " + " ".join(f"{r['rps']:.0f}" for r in results))
     ratio = summary["ingress"]["rps"] / summary["direct"]["rps"]
     ceiling = summary["ingress-own"]["rps"] / summary["direct"]["rps"]
+    nginx_ratio = summary["nginx-proxy"]["rps"] / summary["direct"]["rps"] if "nginx-proxy" in summary else None
     print(f"ratio ingress/direct requests/s: {ratio:.2f}x (target >= 0.7x); "
-          f"ingress answering by itself: {ceiling:.2f}x")
+          f"ingress answering by itself: {ceiling:.2f}x"
+          + (f"; nginx proxying: {nginx_ratio:.2f}x" if nginx_ratio is not None else ""))
     print("RESULT " + json.dumps({"what": what, "connections": args.connections, "ratio": ratio, "ceiling": ceiling,
-                                  **summary}))
+                                  "nginx_ratio": nginx_ratio, **summary}))
 
 
 if __name__ == "__main__":
