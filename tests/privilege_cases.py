@@ -648,6 +648,12 @@ CASES: list[Case] = [
     Case("SHOW SERVICE INSTANCES IN SERVICE", "SHOW SERVICE INSTANCES IN SERVICE {SV}", setup=SERVICE,
          base=USE_DB, without=SEE_SV, grant=priv("MONITOR", "SERVICE", "{SV}"),
          refusal=insufficient("service", "{SV}"), result=lambda rows, ns: all(r["service_name"] == "SV" for r in rows)),
+    Case("SHOW ENDPOINTS IN SERVICE", "SHOW ENDPOINTS IN SERVICE {SV}", setup=[
+        *DB, *SV_POOL, "CREATE SERVICE {SV} IN COMPUTE POOL {P} FROM SPECIFICATION $$spec:\n  containers:\n"
+        "  - name: main\n    image: /{D}/s/ir/app:1\n  endpoints:\n  - name: ep\n    port: 8000\n$$"],
+         base=USE_DB, grant=priv("USAGE", "SERVICE", "{SV}"), refusal=missing("{SV}"),
+         result=lambda rows, ns: [(r["name"], r["port"], r["is_public"], r["ingress_url"]) for r in rows] == [
+             ("ep", 8000, "false", None)]),
     Case("SYSTEM$GET_SERVICE_STATUS", "SELECT SYSTEM$GET_SERVICE_STATUS('{SV}') AS S", setup=SERVICE, base=USE_DB,
          without=SEE_SV, grant=priv("MONITOR", "SERVICE", "{SV}"), refusal=insufficient("service", "{SV}"),
          result=some),

@@ -50,8 +50,9 @@ def up(
         console.print(f"Generated password for user {core.settings.admin_user.upper()}: "
                       f"{core.generated_password}  (shown once; set SNOWPORT_ADMIN_PASSWORD to choose your own)")
     _print_connection_help(settings)
+    # no `server: uvicorn` header: ingress removes an app's Server header (spcs-reference 6.5) and adds none
     config = uvicorn.Config(application, host=settings.host, port=settings.port, log_level=log_level,
-                            timeout_graceful_shutdown=5)
+                            timeout_graceful_shutdown=5, server_header=False)
     sockets = [_listen(settings.host, settings.port)]
     gateway = _container_gateway(core)
     if gateway is not None and settings.host not in ("0.0.0.0", gateway):
@@ -124,6 +125,7 @@ class _Server(uvicorn.Server):
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
         if self.started:
+            self.config.app.state.ingress.listeners.attach(self)  # public endpoints' own loopback addresses
             self.companion_tasks = [asyncio.create_task(c.serve(sockets=c.sockets)) for c in self.companions]
             for task in self.companion_tasks:
                 task.add_done_callback(self._companion_ended)

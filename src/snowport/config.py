@@ -49,3 +49,6 @@ class Settings(BaseSettings):
     query_progress_seconds: float = 40.0
     # Lifetime of the bearer tokens `docker login` obtains from /v2/token.
     registry_token_ttl_seconds: int = 300
+    # Public endpoints: with a domain, each endpoint is `<endpoint-id>.<domain>` (a wildcard DNS name pointed at
+    # this server); unset, each gets a loopback address of its own that Snowport listens on (no DNS needed)
+    ingress_domain: str | None = None

@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -15,6 +16,7 @@ from snowport.compute.controllers import build_runner
 from snowport.compute.engine_events import EngineEventWatcher
 from snowport.config import Settings
 from snowport.core import Snowport
+from snowport.ingress.app import Ingress, IngressMiddleware
 from snowport.registry.api import RegistryApi
 from snowport.wire.files import StageFiles
 from snowport.wire.oauth import OAuthToken
@@ -36,6 +38,8 @@ def build_app(settings: Settings, core: Snowport | None = None) -> Starlette:
     core.controllers = controllers
     # the engine's events: platform events recorded, and a container's change reconciled at once
     watcher = EngineEventWatcher(core, core.service_logs)
+    # public endpoints: requests for an endpoint's host go to ingress before any route below
+    ingress = Ingress(core)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -45,6 +49,7 @@ def build_app(settings: Settings, core: Snowport | None = None) -> Starlette:
             yield
         finally:
             await asyncio.to_thread(watcher.stop)
+            await ingress.close()
             # stop before core.close(): no reconcile may touch sessions or the catalog after it
             if not await asyncio.to_thread(controllers.stop, CONTROLLER_STOP_TIMEOUT):
                 log.warning("closing with background work still running")
@@ -56,8 +61,9 @@ def build_app(settings: Settings, core: Snowport | None = None) -> Starlette:
 
     routes = wire.routes() + StageFiles(core).routes() + RegistryApi(core, core.registry, core.registry_auth).routes()
     routes += OAuthToken(core).routes()
-    app = Starlette(routes=routes, lifespan=lifespan,
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(IngressMiddleware, ingress=ingress)],
                     exception_handlers={Exception: internal_error})
     app.state.core = core
+    app.state.ingress = ingress
     app.state.controllers = controllers
     return app

@@ -24,6 +24,7 @@ from snowport.commands import (
     lifecycle,
     properties,
     secrets,
+    service_endpoints,
     service_network,
     service_roles,
     service_volumes,
@@ -192,6 +193,7 @@ def create_object(ctx: Ctx, parts: list[str], pool_name: str, source: SpecSource
             "suspended": False, "auto_resume": True, "created_by": ctx.session.user, "updated_on": time.time(),
             **secrets.bind_for_service(ctx, spec, target, values.get("EXTERNAL_ACCESS_INTEGRATIONS")),
             "block_sources": _initial_contents(ctx, spec, target),
+            service_endpoints.PROP: service_endpoints.assign_ids(ctx.catalog, spec),
             **(job or {}),
         })
         service = _checked(properties.apply(service, values, "SERVICE", allowed, CONVERT))
@@ -297,6 +299,8 @@ def upgrade(ctx: Ctx, parts: list[str], source: SpecSource, if_exists: bool = Fa
                                   spec_digest=hashlib.sha256(text.encode()).hexdigest(),
                                   images=_pin_images(ctx, spec, target), stage_volumes=stage_volumes,
                                   updated_on=time.time(), **service_roles.follow_upgrade(ctx, service, spec),
+                                  **{service_endpoints.PROP: service_endpoints.assign_ids(
+                                      ctx.catalog, spec, service_endpoints.ids_of(service))},
                                   **secrets.bind_for_service(ctx, spec, target,
                                                              service.props.get("external_access_integrations")))
 

@@ -99,7 +99,7 @@ class Identities:
         parts = token.split(".")
         if len(parts) == 6:
             self._oauth_user(".".join(parts[:3]))  # the service's own token must be valid too
-            user, role = self._oauth_user(".".join(parts[3:]))
+            user, role = self._oauth_user(".".join(parts[3:]), allow_caller=True)
             obj = self.catalog.get("USER", user)
             assert obj is not None
             role = role or obj.props.get("default_role") or "PUBLIC"
@@ -112,10 +112,10 @@ class Identities:
     def caller_token(self, user: str, role: str | None = None, ttl_seconds: int = CALLER_TOKEN_TTL) -> str:
         """The `Sf-Context-Current-User-Token` the ingress proxy adds for an executeAsCaller service: an
         OAuth token for the caller, short-lived as Snowflake's (SERVICE_CALLER_TOKEN_VALIDITY_SECS)."""
-        return self.oauth.issue(user, role, ttl_seconds=ttl_seconds)
+        return self.oauth.issue(user, role, ttl_seconds=ttl_seconds, caller=True)
 
-    def _oauth_user(self, token: str) -> tuple[str, str | None]:
-        user, role = self.oauth.verify(token)
+    def _oauth_user(self, token: str, allow_caller: bool = False) -> tuple[str, str | None]:
+        user, role = self.oauth.verify(token, allow_caller)
         self._active_user(user, OAuthIssuer.INVALID)
         return user, role
 

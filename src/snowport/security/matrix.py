@@ -186,6 +186,7 @@ MATRIX: dict[str, Requirement] = _rows(
     ("DESCRIBE SERVICE", "SERVICE", ("USAGE", "MONITOR", "OPERATE"), "the spec only for the owner"),
     ("SHOW SERVICE CONTAINERS IN SERVICE", "SERVICE", ("MONITOR",)),
     ("SHOW SERVICE INSTANCES IN SERVICE", "SERVICE", ("MONITOR",)),
+    ("SHOW ENDPOINTS IN SERVICE", "SERVICE", ("USAGE",), "jobs too; ingress_url only for public endpoints"),
     ("SYSTEM$GET_SERVICE_STATUS", "SERVICE", ("MONITOR",)),
     ("SYSTEM$GET_SERVICE_LOGS", "SERVICE", ("MONITOR",)),
     ("SYSTEM$WAIT_FOR_SERVICES", "SERVICE", ("MONITOR",)),

@@ -131,21 +131,26 @@ class OAuthIssuer:
         self._key = key
         self._account = account
 
-    def issue(self, user: str, role: str | None = None, ttl_seconds: int = 3600) -> str:
+    def issue(self, user: str, role: str | None = None, ttl_seconds: int = 3600, caller: bool = False) -> str:
+        """`caller`: a caller's-rights token (executeAsCaller), valid only joined behind a service's own token."""
         now = int(time.time())
         claims: dict[str, Any] = {"sub": user, "iss": "snowport", "aud": self._account, "iat": now}
+        if caller:
+            claims["use"] = "caller"
         claims["exp"] = now + ttl_seconds
         if role:
             claims["scp"] = f"session:role:{role}"
         return jwt.encode(claims, self._key, algorithm="HS256")
 
-    def verify(self, token: str) -> tuple[str, str | None]:
+    def verify(self, token: str, allow_caller: bool = False) -> tuple[str, str | None]:
         try:
             claims = jwt.decode(token, self._key, algorithms=["HS256"], audience=self._account, issuer="snowport")
         except jwt.ExpiredSignatureError:
             raise self.EXPIRED from None
         except jwt.PyJWTError:
             raise self.INVALID from None
+        if claims.get("use") == "caller" and not allow_caller:
+            raise self.INVALID  # a caller token alone is not a login: only `<service token>.<caller token>` is
         scope = claims.get("scp") or ""
         role = scope.removeprefix("session:role:") if scope.startswith("session:role:") else None
         return str(claims["sub"]), role

@@ -22,6 +22,7 @@ from snowport.commands import (
     roles,
     schemas,
     secrets,
+    service_endpoints,
     service_roles,
     services,
     session,
@@ -689,6 +690,10 @@ def _show(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
         parts = p.qualified_name(3)
         p.expect_end()
         return render.rows(services.show_containers(ctx, parts))
+    if p.accept("ENDPOINTS", "IN", "SERVICE"):
+        parts = p.qualified_name(3)
+        p.expect_end()
+        return render.rows(service_endpoints.show(ctx, parts))
     if p.accept("SERVICE", "INSTANCES", "IN", "SERVICE"):
         parts = p.qualified_name(3)
         p.expect_end()
