@@ -407,7 +407,8 @@ def test_auto_resume(cur, urls, token):
     started = time.monotonic()
     response = httpx.get(urls["web"] + "/headers", headers=auth(token), timeout=200)
     assert response.status_code == 200, response.text
-    assert rows(cur, "SHOW SERVICES LIKE 'WEB_SVC'")[0]["status"] == "RUNNING"
+    # resumed (SHOW follows once the controller has observed the pods: a moment on a loaded machine)
+    until(lambda: rows(cur, "SHOW SERVICES LIKE 'WEB_SVC'")[0]["status"] == "RUNNING", 30, "resumed")
     print(f"auto-resumed and answered in {time.monotonic() - started:.1f} s")
     assert _endpoints(cur) == ids_before  # the ingress URLs survive suspend and resume
     # upgrade keeps them too

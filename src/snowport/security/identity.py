@@ -65,7 +65,7 @@ class Identities:
             session = self.sessions.by_token(token)
             self._active_user(session.user, OAuthIssuer.INVALID)
             return session.user, session.role
-        if token.count(".") == 2:
+        if token.count(".") in (2, 5):  # an OAuth token, or a service token joined with a caller token
             ident = self.by_oauth(token)
             return ident.user, ident.role
         ident = self.by_pat(token)
