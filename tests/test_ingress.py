@@ -6,6 +6,7 @@ and a real Chromium logging in and using a WebSocket through the endpoint."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import json
 import os
@@ -13,10 +14,14 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 
 import httpx
+import jwt
 import pytest
 import websockets
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from registry_helpers import ensure_pip_image, push_local_image
 from service_helpers import engine_server, rows, until
 
@@ -271,6 +276,39 @@ def test_refusals(srv, urls, cur, other):
             assert s.recv(100).startswith(b"HTTP/1.1 " + status)
     unknown = httpx.get(f"http://127.0.0.1:{srv.port}/", headers={"Host": f"127.9.9.9:{srv.port}"}, timeout=30)
     assert unknown.status_code == 404 and unknown.text == "Endpoint does not exist"
+
+
+def test_service_role_pat_and_key_pair_tokens(srv, urls, cur, other):
+    """ING_OTHER is let in by a service role, with each program token kind; a removed PAT is refused."""
+    admin = srv.connect()
+    acur = admin.cursor()
+    try:
+        secret = acur.execute("ALTER USER ING_OTHER ADD PAT INGRESS_PAT").fetchone()[1]
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        der = key.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+        acur.execute(f"ALTER USER ING_OTHER SET RSA_PUBLIC_KEY = '{base64.b64encode(der).decode()}'")
+        fingerprint = "SHA256:" + base64.b64encode(hashlib.sha256(der).digest()).decode()
+        now = datetime.now(UTC)
+        assertion = jwt.encode({"iss": f"SNOWPORT.ING_OTHER.{fingerprint}", "sub": "SNOWPORT.ING_OTHER", "iat": now,
+                                "exp": now + timedelta(seconds=60)}, key, algorithm="RS256")
+        host = urls["web"].removeprefix("http://")
+        exchanged = httpx.post(f"{srv.url}/oauth/token", timeout=20, data={
+            "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion, "scope": host})
+        assert exchanged.status_code == 200, exchanged.text
+        tokens = {"pat": secret, "oauth": exchanged.text}
+        for kind, token in tokens.items():  # no service role yet
+            assert httpx.get(urls["web"] + "/headers", headers=auth(token), timeout=30).status_code == 403, kind
+        cur.execute("GRANT SERVICE ROLE WEB_SVC!ALL_ENDPOINTS_USAGE TO ROLE ING_OTHER_ROLE")
+        for kind, token in tokens.items():
+            answer = httpx.get(urls["web"] + "/headers", headers=auth(token), timeout=30)
+            assert answer.status_code == 200, (kind, answer.text)
+            assert answer.json()["sf-context-current-user"] == "ING_OTHER"
+        acur.execute("ALTER USER ING_OTHER REMOVE PAT INGRESS_PAT")
+        assert httpx.get(urls["web"] + "/headers", headers=auth(secret), timeout=30).status_code == 401
+        cur.execute("REVOKE SERVICE ROLE WEB_SVC!ALL_ENDPOINTS_USAGE FROM ROLE ING_OTHER_ROLE")
+        assert httpx.get(urls["web"] + "/headers", headers=auth(tokens["oauth"]), timeout=30).status_code == 403
+    finally:
+        admin.close()
 
 
 def test_load_balanced_across_instances(urls, token):
