@@ -261,6 +261,24 @@ def _set_suspended(ctx: Ctx, parts: list[str], command: str, suspended: bool, if
     return lifecycle.SUCCESS
 
 
+def auto_resume(ctx: Ctx, service: CatalogObject) -> bool:
+    """Resume a suspended service whose AUTO_RESUME allows it, on first use (a service function call, a
+    request to its endpoint): the change ALTER SERVICE RESUME makes, made for a caller that needs no
+    OPERATE on it. True when the service is (now) not suspended."""
+    with ctx.catalog.transaction():
+        current = ctx.catalog.by_id(service.id)
+        if current is None or current.props.get("is_job"):
+            return False
+        if not current.props.get("suspended"):
+            return True
+        if not current.props.get("auto_resume", True):
+            return False
+        resumed = ctx.catalog.update(current.with_props(suspended=False, updated_on=time.time(),
+                                                        resumed_on=time.time()))
+    _notify(ctx, resumed)
+    return True
+
+
 def suspend(ctx: Ctx, parts: list[str], if_exists: bool = False) -> str:
     return _set_suspended(ctx, parts, "ALTER SERVICE SUSPEND", True, if_exists)
 

@@ -1,0 +1,219 @@
+"""Sending a service function's rows to its endpoint: the external-function wire protocol (spcs-reference 7.3).
+
+Rows go in batches of at most MAX_BATCH_ROWS, several at once, each a POST of `{"data": [[<row index>,
+<arg>, ...], ...]}` with the sf-external-function-* headers; the answer must hold one `[<row index>,
+<value>]` per row, matched by index. A 202 is polled with GET (same path, same headers and batch id) with a
+growing delay; 404, 429 and 5xx (and a connection that fails) are resent with exponential backoff up to
+MAX_BATCH_RETRIES; BATCH_TIMEOUT_SECS bounds a batch with its retries and polling. A batch that still
+fails is ON_BATCH_FAILURE's: ABORT ends the statement with a Snowflake-form error naming the function and
+the status and body, RETURN_NULL gives NULL for its rows.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import itertools
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from snowport.commands.endpoints import Address
+from snowport.errors import SnowflakeError
+
+RETRYABLE = frozenset({404, 429, 500, 502, 503, 504})
+DEFAULT_BATCH_ROWS = 512  # when MAX_BATCH_ROWS is not set ("Snowflake decides")
+CONCURRENCY = 8  # batches in flight per call of the function
+SYNC_TIMEOUT = 30.0  # one synchronous request longer than this is retried (D-TRBL)
+FIRST_BACKOFF = 0.05
+MAX_BACKOFF = 2.0
+FIRST_POLL = 0.02
+MAX_POLL = 1.0
+FAILED = 100351  # Snowflake's "Request failed for external function ..."
+
+_pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="snowport-sf")
+_http: httpx.Client | None = None
+_http_lock = threading.Lock()
+
+
+def http() -> httpx.Client:
+    """One connection pool for every service-function call (keep-alive to each instance)."""
+    global _http
+    with _http_lock:
+        if _http is None:
+            _http = httpx.Client(limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
+                                 timeout=SYNC_TIMEOUT)
+        return _http
+
+
+@dataclass
+class Target:
+    """One function's calls within one statement: where its batches go and how they are sent."""
+
+    name: str  # the function as errors name it (DB.S.F)
+    path: str
+    headers: dict[str, str]
+    addresses: Callable[[], list[Address]]  # ready instances, waking the service when allowed
+    max_batch_rows: int = DEFAULT_BATCH_ROWS
+    max_retries: int = 3
+    on_failure: str = "ABORT"
+    timeout: float = 3600.0
+    cancelled: Callable[[], bool] = lambda: False
+    _turn: itertools.count = field(default_factory=itertools.count)
+    _batches: itertools.count = field(default_factory=itertools.count)
+
+    def call(self, rows: list[list[Any]]) -> list[Any]:
+        """The function's value for each row (its arguments), in order."""
+        if not rows:
+            return []
+        size = self.max_batch_rows
+        chunks = [rows[i:i + size] for i in range(0, len(rows), size)]
+        if len(chunks) == 1:
+            return self._batch(chunks[0])
+        results = list(_pool.map(self._batch, chunks)) if len(chunks) <= CONCURRENCY else \
+            _bounded(self._batch, chunks)
+        return [v for part in results for v in part]
+
+    def _batch(self, rows: list[list[Any]]) -> list[Any]:
+        batch_id = f"{self.headers.get('sf-external-function-current-query-id', '')}:{next(self._batches)}:" \
+                   f"{uuid.uuid4().hex[:8]}"
+        try:
+            return self._send(rows, batch_id)
+        except BatchFailed as failure:
+            if self.on_failure == "RETURN_NULL":
+                return [None] * len(rows)
+            raise failure.error(self.name, batch_id) from None
+
+    def _send(self, rows: list[list[Any]], batch_id: str) -> list[Any]:
+        body = json.dumps({"data": [[i, *row] for i, row in enumerate(rows)]}, separators=(",", ":"),
+                          allow_nan=False, default=str).encode()
+        headers = {**self.headers, "sf-external-function-query-batch-id": batch_id,
+                   "content-type": "application/json"}
+        deadline = time.monotonic() + self.timeout
+        retries = 0
+        last: BatchFailed | None = None
+        while True:
+            if self.cancelled():
+                raise SnowflakeError(604, "57014", "SQL execution canceled")
+            url = self._url()
+            try:
+                response = http().post(url, content=body, headers=headers, timeout=self._left(deadline))
+                if response.status_code == 202:
+                    response = self._poll(url, headers, deadline)
+            except httpx.TimeoutException:
+                last = BatchFailed(None, "", retries, timed_out=time.monotonic() >= deadline, seconds=self.timeout)
+            except httpx.HTTPError as e:
+                last = BatchFailed(None, f"{type(e).__name__}: {e}", retries)
+            else:
+                if response.status_code == 200:
+                    return _values(response, len(rows), retries)
+                last = BatchFailed(response.status_code, response.text, retries)
+                if response.status_code not in RETRYABLE:
+                    raise last
+            if last.timed_out or retries >= self.max_retries:
+                raise last
+            pause = min(FIRST_BACKOFF * 2 ** retries, MAX_BACKOFF)
+            if time.monotonic() + pause >= deadline:
+                raise BatchFailed(last.status, last.body, retries, timed_out=True, seconds=self.timeout)
+            time.sleep(pause)
+            retries += 1
+
+    def _poll(self, url: str, headers: dict[str, str], deadline: float) -> httpx.Response:
+        """GET the same path (same headers and batch id, no body) until it stops answering 202."""
+        delay = FIRST_POLL
+        while True:
+            if time.monotonic() + delay >= deadline:
+                raise httpx.TimeoutException("batch timed out while polling")
+            if self.cancelled():
+                raise SnowflakeError(604, "57014", "SQL execution canceled")
+            time.sleep(delay)
+            delay = min(delay * 1.5, MAX_POLL)
+            get_headers = {k: v for k, v in headers.items() if k != "content-type"}
+            response = http().get(url, headers=get_headers, timeout=self._left(deadline))
+            if response.status_code != 202:
+                return response
+
+    def _url(self) -> str:
+        addresses = self.addresses()
+        address = addresses[next(self._turn) % len(addresses)]
+        return f"http://{address.host}:{address.port}{self.path}"
+
+    @staticmethod
+    def _left(deadline: float) -> float:
+        return max(min(deadline - time.monotonic(), SYNC_TIMEOUT), 0.001)
+
+
+def _bounded(send: Callable[[list[list[Any]]], list[Any]], chunks: list[list[list[Any]]]) -> list[list[Any]]:
+    """At most CONCURRENCY batches in flight; results in the batches' order."""
+    window = threading.BoundedSemaphore(CONCURRENCY)
+
+    def one(chunk: list[list[Any]]) -> list[Any]:
+        try:
+            return send(chunk)
+        finally:
+            window.release()
+
+    futures = []
+    for chunk in chunks:
+        window.acquire()
+        futures.append(_pool.submit(one, chunk))
+    return [f.result() for f in futures]
+
+
+def _values(response: httpx.Response, count: int, retries: int) -> list[Any]:
+    """The batch's values by row index, checked: one per row, Content-MD5 when the service sends it."""
+    digest = response.headers.get("content-md5")
+    if digest and base64.b64encode(hashlib.md5(response.content).digest()).decode() != digest:  # noqa: S324
+        raise BatchFailed(200, "the response body does not match its Content-MD5 header", retries)
+    try:
+        data = json.loads(response.content)["data"]
+        out: list[Any] = [None] * count
+        seen = 0
+        for row in data:
+            index = row[0]
+            if not isinstance(index, int) or not 0 <= index < count:
+                raise ValueError(f"row index {index!r} is not one of the batch's")
+            out[index] = row[1] if len(row) > 1 else None
+            seen += 1
+    except (ValueError, KeyError, TypeError, IndexError) as e:
+        raise BatchFailed(200, f"the response is not {{\"data\": [[<row index>, <value>], ...]}}: {e}", retries,
+                          bad_format=True) from None
+    if seen != count:
+        raise BatchFailed(200, f"the response has {seen} rows for a batch of {count}", retries, bad_format=True)
+    return out
+
+
+class BatchFailed(Exception):
+    """A batch that failed for good (after its retries, or at once for a status that is not retried)."""
+
+    def __init__(self, status: int | None, body: str, retries: int, timed_out: bool = False,
+                 seconds: float = 0.0, bad_format: bool = False) -> None:
+        super().__init__(status, body)
+        self.status = status
+        self.body = body
+        self.retries = retries
+        self.timed_out = timed_out
+        self.seconds = seconds
+        self.bad_format = bad_format
+
+    def error(self, function: str, batch_id: str) -> SnowflakeError:
+        tail = f"; requests batch-id: {batch_id}; request retries: {self.retries}"
+        if self.timed_out:
+            return SnowflakeError(FAILED, "P0000", f"Request failed for external function {function}: the batch "
+                                  f"timed out after {self.seconds:g} seconds (BATCH_TIMEOUT_SECS){tail}")
+        if self.bad_format:
+            return SnowflakeError(FAILED, "P0000", f"Error parsing JSON response for external function {function}: "
+                                  f"{self.body}{tail}")
+        if self.status is None:
+            return SnowflakeError(FAILED, "P0000", f"Request failed for external function {function}: the service "
+                                  f"could not be reached ({self.body}){tail}")
+        body = " ".join(self.body.split())[:500]
+        return SnowflakeError(FAILED, "P0000", f"Request failed for external function {function} with remote "
+                              f"service error: {self.status} '{body}'{tail}")
