@@ -143,10 +143,13 @@ def _addresses(ctx: Ctx, service: CatalogObject, endpoint: str, shown: str) -> C
                 raise errors.SnowflakeError(2003, "02000", errors.compilation(
                     f"Service '{display(service.database, service.schema, service.name)}' of function {shown} "
                     "does not exist."))
-            if current.props.get("suspended") and not services.auto_resume(ctx, current):
+            if not services.auto_resume(ctx, current):
+                pool = current.props["compute_pool"]
+                what = (f"service {display(current.database, current.schema, current.name)}"
+                        if current.props.get("suspended") else f"compute pool {pool}")
                 raise errors.SnowflakeError(FAILED_SUSPENDED, "P0000", (
-                    f"Service {display(current.database, current.schema, current.name)} of function {shown} is "
-                    "suspended and its AUTO_RESUME is FALSE; resume it with ALTER SERVICE ... RESUME."))
+                    f"Function {shown} cannot be called: its {what} is suspended and its AUTO_RESUME is FALSE; "
+                    "resume it with ALTER ... RESUME."))
             spec_endpoint = endpoints.declared(current).get(endpoint)
             if spec_endpoint is None:
                 raise errors.invalid_value(f"Endpoint '{endpoint}' of function {shown} no longer exists in service "
