@@ -229,15 +229,14 @@ def _udf(bound: Bound, target: client.Target, fn: CatalogObject) -> Callable[...
         try:
             count = len(arrays[0]) if arrays else 0
             columns = [values.to_json(a, t) for a, t in zip(arrays, arg_types, strict=False)]
-            rows = [list(r) for r in zip(*columns, strict=True)] if columns else [[] for _ in range(count)]
             if strict:
-                keep = [i for i, r in enumerate(rows) if all(v is not None for v in r)]
-                answered = target.call([rows[i] for i in keep])
+                keep = [i for i in range(count) if all(c[i] is not None for c in columns)]
+                answered = target.call([[c[i] for i in keep] for c in columns], len(keep))
                 results: list[Any] = [None] * count
                 for i, value in zip(keep, answered, strict=True):
                     results[i] = value
             else:
-                results = target.call(rows)
+                results = target.call(columns, count)
             if not_null and any(v is None for v in results):
                 raise errors.SnowflakeError(100072, "22000", f"NULL result in a non-nullable column (function "
                                             f"{target.name} is declared RETURNS ... NOT NULL)")

@@ -68,32 +68,43 @@ class Target:
     cancelled: Callable[[], bool] = lambda: False
     _turn: itertools.count = field(default_factory=itertools.count)
     _batches: itertools.count = field(default_factory=itertools.count)
+    _window: threading.BoundedSemaphore = field(default_factory=lambda: threading.BoundedSemaphore(CONCURRENCY))
 
-    def call(self, rows: list[list[Any]]) -> list[Any]:
-        """The function's value for each row (its arguments), in order."""
-        if not rows:
+    def call(self, columns: list[list[Any]], count: int) -> list[Any]:
+        """The function's value for each of `count` rows, in order; `columns` holds each argument's values.
+        The engine may call this from several threads at once (one chunk of rows each): their batches share
+        one window of CONCURRENCY, so the endpoint has that many batches in flight while any chunk has one
+        to send."""
+        if count == 0:
             return []
         size = self.max_batch_rows
-        chunks = [rows[i:i + size] for i in range(0, len(rows), size)]
-        if len(chunks) == 1:
-            return self._batch(chunks[0])
-        results = list(_pool.map(self._batch, chunks)) if len(chunks) <= CONCURRENCY else \
-            _bounded(self._batch, chunks)
-        return [v for part in results for v in part]
+        batches = [(start, min(start + size, count)) for start in range(0, count, size)]
+        futures = []
+        for start, end in batches[:-1]:
+            self._window.acquire()
+            futures.append(_pool.submit(self._windowed, columns, start, end))
+        self._window.acquire()
+        last = self._windowed(columns, *batches[-1])  # the caller's own thread sends one batch itself
+        return [v for f in futures for v in f.result()] + last
 
-    def _batch(self, rows: list[list[Any]]) -> list[Any]:
+    def _windowed(self, columns: list[list[Any]], start: int, end: int) -> list[Any]:
+        try:
+            return self._batch(columns, start, end)
+        finally:
+            self._window.release()
+
+    def _batch(self, columns: list[list[Any]], start: int, end: int) -> list[Any]:
         batch_id = f"{self.headers.get('sf-external-function-current-query-id', '')}:{next(self._batches)}:" \
                    f"{uuid.uuid4().hex[:8]}"
         try:
-            return self._send(rows, batch_id)
+            return self._send(_rows(columns, start, end), end - start, batch_id)
         except BatchFailed as failure:
             if self.on_failure == "RETURN_NULL":
-                return [None] * len(rows)
+                return [None] * (end - start)
             raise failure.error(self.name, batch_id) from None
 
-    def _send(self, rows: list[list[Any]], batch_id: str) -> list[Any]:
-        body = json.dumps({"data": [[i, *row] for i, row in enumerate(rows)]}, separators=(",", ":"),
-                          allow_nan=False, default=str).encode()
+    def _send(self, rows: list[list[Any]], count: int, batch_id: str) -> list[Any]:
+        body = _ENCODER.encode({"data": rows}).encode()
         headers = {**self.headers, "sf-external-function-query-batch-id": batch_id,
                    "content-type": "application/json"}
         deadline = time.monotonic() + self.timeout
@@ -113,7 +124,7 @@ class Target:
                 last = BatchFailed(None, f"{type(e).__name__}: {e}", retries)
             else:
                 if response.status_code == 200:
-                    return _values(response, len(rows), retries)
+                    return _values(response, count, retries)
                 last = BatchFailed(response.status_code, response.text, retries)
                 if response.status_code not in RETRYABLE:
                     raise last
@@ -150,21 +161,16 @@ class Target:
         return max(min(deadline - time.monotonic(), SYNC_TIMEOUT), 0.001)
 
 
-def _bounded(send: Callable[[list[list[Any]]], list[Any]], chunks: list[list[list[Any]]]) -> list[list[Any]]:
-    """At most CONCURRENCY batches in flight; results in the batches' order."""
-    window = threading.BoundedSemaphore(CONCURRENCY)
+_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False, default=str)
 
-    def one(chunk: list[list[Any]]) -> list[Any]:
-        try:
-            return send(chunk)
-        finally:
-            window.release()
 
-    futures = []
-    for chunk in chunks:
-        window.acquire()
-        futures.append(_pool.submit(one, chunk))
-    return [f.result() for f in futures]
+def _rows(columns: list[list[Any]], start: int, end: int) -> list[list[Any]]:
+    """`[[<row index in the batch>, <arg>, ...], ...]` for rows start..end of the argument columns."""
+    if len(columns) == 1:
+        return [[i, v] for i, v in enumerate(columns[0][start:end])]
+    if not columns:
+        return [[i] for i in range(end - start)]
+    return [[i, *values] for i, values in enumerate(zip(*(c[start:end] for c in columns), strict=True))]
 
 
 def _values(response: httpx.Response, count: int, retries: int) -> list[Any]:
@@ -174,6 +180,8 @@ def _values(response: httpx.Response, count: int, retries: int) -> list[Any]:
         raise BatchFailed(200, "the response body does not match its Content-MD5 header", retries)
     try:
         data = json.loads(response.content)["data"]
+        if len(data) == count and all(len(row) == 2 and row[0] == i for i, row in enumerate(data)):
+            return [row[1] for row in data]  # in order, as services answer
         out: list[Any] = [None] * count
         seen = 0
         for row in data:
