@@ -17,7 +17,6 @@ import itertools
 import json
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -39,18 +38,11 @@ MAX_POLL = 1.0
 FAILED = 100351  # Snowflake's "Request failed for external function ..."
 
 _pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="snowport-sf")
-_http: httpx.Client | None = None
-_http_lock = threading.Lock()
-
-
-def http() -> httpx.Client:
-    """One connection pool for every service-function call (keep-alive to each instance)."""
-    global _http
-    with _http_lock:
-        if _http is None:
-            _http = httpx.Client(limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
-                                 timeout=SYNC_TIMEOUT)
-        return _http
+# One connection pool for every service-function call (keep-alive to each instance). Nothing on a batch's
+# path takes a lock or reads the OS's random source: each releases the GIL, and with many batches in flight
+# the threads then queue for it (measured: it cost more CPU than the JSON).
+_HTTP = httpx.Client(limits=httpx.Limits(max_connections=256, max_keepalive_connections=64), timeout=SYNC_TIMEOUT)
+_BATCH_NUMBERS = itertools.count()
 
 
 @dataclass
@@ -67,7 +59,6 @@ class Target:
     timeout: float = 3600.0
     cancelled: Callable[[], bool] = lambda: False
     _turn: itertools.count = field(default_factory=itertools.count)
-    _batches: itertools.count = field(default_factory=itertools.count)
     _window: threading.BoundedSemaphore = field(default_factory=lambda: threading.BoundedSemaphore(CONCURRENCY))
 
     def call(self, columns: list[list[Any]], count: int) -> list[Any]:
@@ -94,17 +85,17 @@ class Target:
             self._window.release()
 
     def _batch(self, columns: list[list[Any]], start: int, end: int) -> list[Any]:
-        batch_id = f"{self.headers.get('sf-external-function-current-query-id', '')}:{next(self._batches)}:" \
-                   f"{uuid.uuid4().hex[:8]}"
+        batch_id = f"{self.headers.get('sf-external-function-current-query-id', '')}:{next(_BATCH_NUMBERS)}"
         try:
-            return self._send(_rows(columns, start, end), end - start, batch_id)
+            # the body is built here so the rows' lists die before the request: kept alive during it, they
+            # survive into the collector's old generations and make its full collections frequent
+            return self._send(_ENCODER.encode({"data": _rows(columns, start, end)}).encode(), end - start, batch_id)
         except BatchFailed as failure:
             if self.on_failure == "RETURN_NULL":
                 return [None] * (end - start)
             raise failure.error(self.name, batch_id) from None
 
-    def _send(self, rows: list[list[Any]], count: int, batch_id: str) -> list[Any]:
-        body = _ENCODER.encode({"data": rows}).encode()
+    def _send(self, body: bytes, count: int, batch_id: str) -> list[Any]:
         headers = {**self.headers, "sf-external-function-query-batch-id": batch_id,
                    "content-type": "application/json"}
         deadline = time.monotonic() + self.timeout
@@ -115,7 +106,7 @@ class Target:
                 raise SnowflakeError(604, "57014", "SQL execution canceled")
             url = self._url()
             try:
-                response = http().post(url, content=body, headers=headers, timeout=self._left(deadline))
+                response = _HTTP.post(url, content=body, headers=headers, timeout=self._left(deadline))
                 if response.status_code == 202:
                     response = self._poll(url, headers, deadline)
             except httpx.TimeoutException:
@@ -147,7 +138,7 @@ class Target:
             time.sleep(delay)
             delay = min(delay * 1.5, MAX_POLL)
             get_headers = {k: v for k, v in headers.items() if k != "content-type"}
-            response = http().get(url, headers=get_headers, timeout=self._left(deadline))
+            response = _HTTP.get(url, headers=get_headers, timeout=self._left(deadline))
             if response.status_code != 202:
                 return response
 
@@ -180,7 +171,7 @@ def _values(response: httpx.Response, count: int, retries: int) -> list[Any]:
         raise BatchFailed(200, "the response body does not match its Content-MD5 header", retries)
     try:
         data = json.loads(response.content)["data"]
-        if len(data) == count and all(len(row) == 2 and row[0] == i for i, row in enumerate(data)):
+        if len(data) == count and [row[0] for row in data] == list(range(count)):
             return [row[1] for row in data]  # in order, as services answer
         out: list[Any] = [None] * count
         seen = 0
