@@ -140,6 +140,8 @@ def test_describe_show_alter_rename_drop(cur):
         ("service_endpoint", "convert-api"), ("max_batch_retries", "3"), ("on_batch_failure", "ABORT"),
         ("batch_timeout_secs", "not set")]
     assert [d[0] for d in cur.description] == ["property", "value"]
+    assert cur.execute("CREATE FUNCTION IF NOT EXISTS echo_fn (inputtext varchar) RETURNS varchar SERVICE=CONVERT_API "
+                       "ENDPOINT='convert-api' AS '/other'").fetchall() == [("ECHO_FN already exists, statement succeeded.",)]
     assert _rows(cur, "SELECT echo_fn('hello') AS E") == [{"E": "hello"}]
     shown = _rows(cur, "SHOW USER FUNCTIONS LIKE 'ECHO_%' IN SCHEMA CONTAINER_HOL_DB.PUBLIC")
     assert [(r["name"], r["arguments"], r["description"], r["min_num_arguments"], r["catalog_name"])

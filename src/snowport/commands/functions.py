@@ -202,7 +202,9 @@ def create(ctx: Ctx, d: Definition, or_replace: bool = False, or_alter: bool = F
         if existing is not None:
             return _create_or_alter(ctx, target, existing, d, settings, path)
     obj, message = lifecycle.create(ctx, FUNCTION, target, build, or_replace=or_replace, if_not_exists=if_not_exists)
-    return f"Function {quote(target.base)} successfully created." if obj is not None else message
+    if obj is None:
+        return message.replace(target.name, quote(target.base))  # "F already exists, statement succeeded."
+    return f"Function {quote(target.base)} successfully created."
 
 
 def _create_or_alter(ctx: Ctx, target: FunctionName, existing: CatalogObject, d: Definition,
