@@ -309,6 +309,15 @@ SHOW_SNAP = show("SNAPSHOTS", "SNAP", "SCHEMA {S}", "name", "owner", "comment")
 JOB = [*DB, *SV_POOL, "EXECUTE JOB SERVICE IN COMPUTE POOL {P} FROM SPECIFICATION " + SV_SPEC + " NAME = {JB} ASYNC = TRUE"]
 SEE_JB = ["GRANT USAGE ON SERVICE {JB} TO ROLE {R}", "GRANT MONITOR ON SERVICE {JB} TO ROLE {R}"]
 SHOW_JB = show("SERVICES", "JB", "SCHEMA {S}", "name", "owner", "status", "is_job")
+# A service function on a service with an HTTP endpoint (on the suspended pool: no pod runs).
+FN_SPEC = ("$$spec:\n  containers:\n  - name: main\n    image: /{D}/s/ir/app:1\n  endpoints:\n  - name: api\n"
+           "    port: 8080\n$$")
+FN_SERVICE = [*DB, *SV_POOL, "CREATE SERVICE {SV} IN COMPUTE POOL {P} FROM SPECIFICATION " + FN_SPEC]
+FN_DEF = " (X FLOAT) RETURNS FLOAT SERVICE = {SV} ENDPOINT = api AS '/f'"
+FN = [*FN_SERVICE, "CREATE FUNCTION {S}.FN" + FN_DEF + " COMMENT = 'before'"]
+FN_NAME = "{S}.FN(FLOAT)"
+SEE_FN = ["GRANT USAGE ON FUNCTION {S}.FN(FLOAT) TO ROLE {R}"]
+SHOW_FN = show("USER FUNCTIONS", "FN", "SCHEMA {S}", "name", "description")
 RULE_DEF = "TYPE = 'HOST_PORT' MODE = 'EGRESS' VALUE_LIST = ('example.com:443')"
 RULE = [*DB, "CREATE NETWORK RULE {NR} " + RULE_DEF + " COMMENT = 'before'"]
 SHOW_NR = show("NETWORK RULES", "NR", "SCHEMA {S}", "name", "owner", "comment")
@@ -771,6 +780,30 @@ CASES: list[Case] = [
          result=lambda rows, ns: rows == [{"C": "Job JB successfully cancelled."}]),
     Case("GET_JOB_HISTORY", "SELECT * FROM TABLE(SNOWFLAKE.SPCS.GET_JOB_HISTORY())", setup=JOB,
          result=none),  # the job is SYSADMIN's: not the tester's to see
+    # ---- service functions -------------------------------------------------------------------
+    Case("CREATE FUNCTION", "CREATE FUNCTION {S}.FN" + FN_DEF + " COMMENT = 'after'", setup=FN_SERVICE,
+         base=[*USE_DB, *own("SERVICE", "{SV}")], grant=priv("CREATE FUNCTION", "SCHEMA", "{S}"),
+         refusal=insufficient("schema", "S|{S}"), probe=SHOW_FN, effect=has(name="FN", description="after"),
+         result=lambda rows, ns: rows == [{"status": "Function FN successfully created."}]),
+    Case("CREATE OR REPLACE FUNCTION", "CREATE OR REPLACE FUNCTION {S}.FN" + FN_DEF + " COMMENT = 'after'", setup=FN,
+         base=[*USE_DB, *own("SERVICE", "{SV}"), *priv("CREATE FUNCTION", "SCHEMA", "{S}")], without=SEE_FN,
+         grant=own("FUNCTION", FN_NAME), refusal=insufficient("function", FN_NAME), probe=SHOW_FN,
+         effect=has(name="FN", description="after")),
+    Case("ALTER FUNCTION", "ALTER FUNCTION {S}.FN(FLOAT) SET MAX_BATCH_ROWS = 10 COMMENT = 'after'", setup=FN,
+         base=USE_DB, without=SEE_FN, grant=own("FUNCTION", FN_NAME), refusal=insufficient("function", FN_NAME),
+         probe=SHOW_FN, effect=has(description="after")),
+    Case("ALTER FUNCTION RENAME", "ALTER FUNCTION {S}.FN(FLOAT) RENAME TO {S}.FN2", setup=FN, base=USE_DB,
+         without=SEE_FN, grant=own("FUNCTION", FN_NAME), refusal=insufficient("function", FN_NAME),
+         probe=Probe("SHOW USER FUNCTIONS IN SCHEMA {S}", ("name",)), effect=column("name", "FN2")),
+    Case("DROP FUNCTION", "DROP FUNCTION {S}.FN(FLOAT)", setup=FN, base=USE_DB, without=SEE_FN,
+         grant=own("FUNCTION", FN_NAME), refusal=insufficient("function", FN_NAME), probe=SHOW_FN, effect=none),
+    Case("DESCRIBE FUNCTION", "DESCRIBE FUNCTION {S}.FN(FLOAT)", setup=FN, base=USE_DB, grant=SEE_FN,
+         refusal=missing(FN_NAME), result=contains(property="body", value="/f")),
+    Case("SHOW USER FUNCTIONS", "SHOW USER FUNCTIONS LIKE 'FN' IN SCHEMA {S}", setup=FN, base=USE_DB, grant=SEE_FN,
+         without_result=none, result=contains(name="FN", arguments="FN(FLOAT) RETURN FLOAT")),
+    # the service's pool stays suspended (AUTO_RESUME = FALSE): past the privilege checks the call fails there
+    Case("USE FUNCTION", "SELECT {S}.FN(1.0) AS F", setup=FN, base=USE_DB, grant=SEE_FN, refusal=missing(FN_NAME),
+         warehouse=True, allowed_errors=(100351,)),
     # ---- network rules and integrations -------------------------------------------------------
     Case("CREATE NETWORK RULE", "CREATE NETWORK RULE {NR} " + RULE_DEF + " COMMENT = 'after'", setup=DB, base=USE_DB,
          grant=priv("CREATE NETWORK RULE", "SCHEMA", "{S}"), refusal=insufficient("schema", "S|{S}"), probe=SHOW_NR,

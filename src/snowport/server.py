@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 
@@ -45,6 +46,9 @@ def build_app(settings: Settings, core: Snowport | None = None) -> Starlette:
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         controllers.start()
         watcher.start()
+        # what start-up built lives as long as the server: out of the collector's reach, full collections
+        # stay cheap for the allocation-heavy paths (service-function batches parse thousands of lists)
+        gc.freeze()
         try:
             yield
         finally:

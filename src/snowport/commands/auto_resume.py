@@ -17,18 +17,12 @@ SYSTEM_USER = "SYSTEM"
 
 
 def resume_for_use(core: Server, service: CatalogObject) -> bool:
-    """Resume a suspended service whose AUTO_RESUME is on, through the same command ALTER SERVICE RESUME runs,
-    acting as the system with the service's owner role (the caller need not hold OPERATE). True when the
-    service is not suspended (any more); False when it stays suspended (AUTO_RESUME off, a job, or the
-    resume was refused)."""
-    if not service.props.get("suspended"):
-        return True
-    if not service.props.get("auto_resume", True) or service.props.get("is_job"):
-        return False
+    """Resume a suspended service (and its suspended pool) whose AUTO_RESUME is on, with the change
+    `services.auto_resume` makes for service-function calls too, acting as the system with the service's owner
+    role (the caller need not hold OPERATE). True when the service is not suspended (any more); False when it
+    stays suspended (AUTO_RESUME off, a job, or the resume was refused)."""
     system = Session(id=0, user=SYSTEM_USER, role=service.owner)
     try:
-        services.resume(Ctx(core, system), [service.database, service.schema, service.name], if_exists=True)
+        return services.auto_resume(Ctx(core, system), service)
     except SnowflakeError:
         return False
-    current = core.catalog.by_id(service.id)
-    return current is not None and not current.props.get("suspended")

@@ -133,6 +133,8 @@ INTEGRATION = Kind("INTEGRATION", "Integration", ACCOUNT, "Integration {name} su
 
 SERVICE = Kind("SERVICE", "Service", SCHEMA, "Service {name} successfully created.", renamable=False)
 SECRET = Kind("SECRET", "Secret", SCHEMA, "Secret {name} successfully created.")
+# A service function (commands/functions.py): its catalog name is its identity, name and argument types.
+FUNCTION = Kind("FUNCTION", "Function", SCHEMA, "Function {name} successfully created.")
 
 # A copy of a block volume (commands/snapshots.py); its bytes are the runtime's, named by storage_key().
 SNAPSHOT = Kind("SNAPSHOT", "Snapshot", SCHEMA, "Snapshot {name} successfully created.", renamable=False,
@@ -144,7 +146,7 @@ JOB_SERVICE = Kind("SERVICE", "Service", SCHEMA, "Job {name} submitted.", renama
 
 KINDS: dict[str, Kind] = {k.name: k for k in (USER, ROLE, WAREHOUSE, DATABASE_KIND, SCHEMA_KIND, TABLE, VIEW, STAGE,
                                               IMAGE_REPOSITORY, COMPUTE_POOL, NETWORK_RULE, INTEGRATION, SERVICE,
-                                              SECRET, SNAPSHOT)}
+                                              SECRET, SNAPSHOT, FUNCTION)}
 
 
 def kind(name: str) -> Kind:

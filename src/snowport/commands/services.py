@@ -271,6 +271,31 @@ def _set_suspended(ctx: Ctx, parts: list[str], command: str, suspended: bool, if
     return lifecycle.SUCCESS
 
 
+def auto_resume(ctx: Ctx, service: CatalogObject) -> bool:
+    """Resume a suspended service whose AUTO_RESUME allows it, and its suspended pool whose AUTO_RESUME
+    allows it, on first use (a service function call, a request to its endpoint): the change ALTER SERVICE
+    RESUME makes, made for a caller that needs no OPERATE on it. True when both are (now) not suspended."""
+    with ctx.catalog.transaction() as tx:
+        current = ctx.catalog.by_id(service.id)
+        if current is None or current.props.get("is_job"):
+            return False
+        pool = ctx.catalog.get("COMPUTE POOL", current.props["compute_pool"])
+        if current.props.get("suspended") and not current.props.get("auto_resume", True):
+            return False
+        if pool is not None and pool.props.get("suspended") and not pool.props.get("auto_resume", True):
+            return False
+        if not current.props.get("suspended") and (pool is None or not pool.props.get("suspended")):
+            return True
+        if current.props.get("suspended"):
+            current = ctx.catalog.update(current.with_props(suspended=False, updated_on=time.time(),
+                                                            resumed_on=time.time()))
+        if pool is not None and pool.props.get("suspended"):
+            ctx.catalog.update(pool.with_props(suspended=False, updated_on=time.time()))
+            tx.after_commit(lambda: ctx.core.observed.set(pool.id, state="STARTING", auto_suspended=None))
+    _notify(ctx, current)
+    return True
+
+
 def suspend(ctx: Ctx, parts: list[str], if_exists: bool = False) -> str:
     return _set_suspended(ctx, parts, "ALTER SERVICE SUSPEND", True, if_exists)
 

@@ -242,6 +242,18 @@ MATRIX: dict[str, Requirement] = _rows(
     ("DROP INTEGRATION", "INTEGRATION", OWN),
     ("DESCRIBE INTEGRATION", "INTEGRATION", ("USAGE",)),
     ("SHOW INTEGRATIONS", "INTEGRATION", ("USAGE",), "lists the integrations the role may use"),
+    # ---- service functions (spcs-reference 7, 13) ----------------------------------------------
+    ("CREATE FUNCTION", "SCHEMA", ("CREATE FUNCTION",),
+     "and the creating role may use the endpoint (it owns the service, or holds a service role with the endpoint)"),
+    ("CREATE OR REPLACE FUNCTION", "FUNCTION", OWN, "and CREATE FUNCTION on the schema, the endpoint as at CREATE"),
+    ("ALTER FUNCTION", "FUNCTION", OWN, "SET / UNSET, and CREATE OR ALTER of an existing function"),
+    ("ALTER FUNCTION RENAME", "FUNCTION", OWN),
+    ("DROP FUNCTION", "FUNCTION", OWN),
+    ("DESCRIBE FUNCTION", "FUNCTION", ("USAGE",)),
+    ("SHOW USER FUNCTIONS", "SCHEMA", ("USAGE",), "SHOW FUNCTIONS too; lists the functions the role has any "
+     "privilege on"),
+    ("USE FUNCTION", "FUNCTION", ("USAGE",), "calling a service function from SQL; the function owner's roles must "
+     "still be allowed the endpoint"),
     # ---- session -----------------------------------------------------------------------------
     ("ALTER SESSION", NONE, ()),
     ("CALL", NONE, (), "system functions only; each needs what its own row says"),

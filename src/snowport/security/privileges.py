@@ -115,6 +115,7 @@ OBJECT_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "NETWORK RULE": (),
     "SECRET": ("USAGE", "READ"),
     "SNAPSHOT": ("USAGE",),
+    "FUNCTION": ("USAGE",),
     "ROLE": (),
 }
 

@@ -14,6 +14,7 @@ from snowport.commands import (
     compute_pools,
     copy,
     databases,
+    functions,
     grants,
     image_repositories,
     integrations,
@@ -35,7 +36,7 @@ from snowport.commands import (
 from snowport.commands.columns import Col, Rows, columns
 from snowport.commands.context import Ctx
 from snowport.commands.grants import SECURABLE_KINDS, Securable
-from snowport.sql import render, snapshot_statements, table_sql, token_statements
+from snowport.sql import function_statements, render, snapshot_statements, table_sql, token_statements
 from snowport.sql.copy_statement import parse as parse_copy
 from snowport.sql.lexer import Parser
 from snowport.sql.result import SCL, SELECT, USE, Result
@@ -77,6 +78,11 @@ def _props(p: Parser) -> dict[str, Any]:
 def _create(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
     p.expect("CREATE")
     or_replace = p.accept("OR", "REPLACE")
+    or_alter = not or_replace and p.accept("OR", "ALTER")
+    if or_alter and p.peek_upper() != "FUNCTION":
+        raise errors.unsupported(f"CREATE OR ALTER {p.peek_upper()}")
+    if p.accept("FUNCTION"):
+        return function_statements.create(ctx, p, or_replace, or_alter)
     transient = p.accept("TRANSIENT")
     temporary = bool(p.accept_any("TEMPORARY", "TEMP"))
     if p.accept("STAGE"):
@@ -172,6 +178,8 @@ def _drop(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
         return render.outcome(services.drop(ctx, parts, if_exists, force))
     if p.accept("SNAPSHOT"):
         return snapshot_statements.drop(ctx, p)
+    if p.accept("FUNCTION"):
+        return function_statements.drop(ctx, p)
     integration = _integration_kind(p)
     if integration is not None or p.peek_upper() == "INTEGRATION":
         p.expect("INTEGRATION")
@@ -274,6 +282,8 @@ def _alter(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
         raise errors.unsupported("ALTER SERVICE " + p.peek_upper())
     if p.accept("SNAPSHOT"):
         return snapshot_statements.alter(ctx, p)
+    if p.accept("FUNCTION"):
+        return function_statements.alter(ctx, p)
     if p.accept("NETWORK", "RULE"):
         if_exists = p.accept("IF", "EXISTS")
         parts = p.qualified_name(3)
@@ -525,7 +535,10 @@ def _securable(p: Parser) -> Securable:
             kind = SECURABLE_KINDS[words]
             if kind == "ACCOUNT":
                 return Securable("ACCOUNT", [])
-            return Securable(kind, p.qualified_name(3))
+            parts = p.qualified_name(3)
+            if kind == "FUNCTION":  # a function is named with its argument types: f(FLOAT)
+                parts[-1] = functions.identity(parts[-1], [t.identity for t in function_statements.types(p)])
+            return Securable(kind, parts)
     raise p.error()
 
 
@@ -723,6 +736,12 @@ def _show(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
         p.expect_end()
         database, schema = tables.show_scope(ctx, in_kind, in_parts, "SHOW NETWORK RULES")
         return render.rows(network_rules.show(ctx, like, database, schema))
+    if p.accept("USER", "FUNCTIONS") or p.accept("FUNCTIONS"):
+        like = _like(p)
+        in_kind, in_parts = _in_scope(p)
+        _starts_and_limit(p)
+        p.expect_end()
+        return function_statements.show(ctx, like, in_kind, in_parts)
     if p.accept("SECRETS"):
         like = _like(p)
         in_kind, in_parts = _in_scope(p)
@@ -849,6 +868,8 @@ def _describe(ctx: Ctx, p: Parser, _d: bool) -> Result | None:
         return render.rows(services.describe(ctx, parts))
     if p.accept("SNAPSHOT"):
         return snapshot_statements.describe(ctx, p)
+    if p.accept("FUNCTION"):
+        return function_statements.describe(ctx, p)
     integration = _integration_kind(p)
     if integration is not None or p.peek_upper() == "INTEGRATION":
         p.expect("INTEGRATION")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import sqlglot
@@ -12,6 +13,7 @@ from snowport import errors
 from snowport.commands import jobs, service_logs, services, tables
 from snowport.commands import stages as stage_commands
 from snowport.commands.context import Ctx
+from snowport.functions import calls as service_functions
 from snowport.sql import render
 from snowport.sql.lexer import tokenize
 from snowport.sql.result import Result, column, status
@@ -185,9 +187,11 @@ def run_parsed(ctx: Ctx, expression: exp.Expr, params: Any, describe_only: bool)
     if plan.needs_warehouse and not describe_only:
         ctx.core.warehouses.require(ctx)
     registered: list[str] = []
+    bound = service_functions.Bound()
     try:
         _replace_service_calls(ctx, expression, registered)
         _replace_job_calls(ctx, expression, registered, describe_only)
+        bound = service_functions.bind(ctx, expression)
         for node, query_id in scans:
             stored = ctx.core.queries.result_for(ctx.session, query_id)
             name = f"_snowport_result_{len(registered)}_{abs(hash(query_id))}"
@@ -232,8 +236,13 @@ def run_parsed(ctx: Ctx, expression: exp.Expr, params: Any, describe_only: bool)
             limited = exp.select("*").from_(expression.subquery("_d")).limit(0)
             engine_result = ctx.session.engine.execute(limited)
         else:
-            engine_result = ctx.session.engine.execute(expression, params)
+            try:
+                engine_result = ctx.session.engine.execute(expression, params)
+            except errors.SnowflakeError:
+                # a service function's failed batch: its own message, not the engine's wrapper of it
+                raise bound.failure() or sys.exc_info()[1] from None
     finally:
+        bound.release()
         for name in registered:
             ctx.session.engine.unregister(name)
     if not describe_only:
