@@ -19,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 from registry_helpers import (
     ensure_base_image,
@@ -164,6 +165,15 @@ def test_the_tutorials_service_journey(journey):
     container = _app_container(server)
     _until(lambda: _notebook_files(container) is not None, 60, lambda: _logs(cur))
     assert _notebook_files(container) == []
+    # "Use the service": the public endpoint's ingress_url answers with Jupyter (programmatic access here;
+    # the browser login is tests/test_ingress.py)
+    [endpoint] = [r for r in cur.execute(f"SHOW ENDPOINTS IN SERVICE {SERVICE}").fetchall() if r[5]]
+    token = {"Authorization": f'Snowflake Token="{cur.connection.rest.token}"'}
+
+    def lab() -> str:
+        answer = httpx.get(f"http://{endpoint[5]}/lab", headers=token, timeout=60, follow_redirects=True)
+        return f"{answer.status_code} {answer.text[:300]}"
+    _until(lambda: lab().startswith("200") and "JupyterLab" in lab(), 30, lab)
     notebook = work / "sample_notebook.ipynb"
     empty = {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
     notebook.write_text(json.dumps({"cells": [{"cell_type": "code", "execution_count": None, "id": "c1",
@@ -231,6 +241,7 @@ def test_refusals_create_nothing(journey, setup, errno, text):
                 "GRANT USAGE ON SCHEMA CONTAINER_HOL_DB.PUBLIC TO ROLE OUTSIDER",
                 "GRANT CREATE SERVICE ON SCHEMA CONTAINER_HOL_DB.PUBLIC TO ROLE OUTSIDER",
                 "GRANT USAGE ON COMPUTE POOL CONTAINER_HOL_POOL TO ROLE OUTSIDER",
+                "GRANT BIND SERVICE ENDPOINT ON ACCOUNT TO ROLE OUTSIDER",  # the spec has a public endpoint
                 "GRANT READ ON IMAGE REPOSITORY CONTAINER_HOL_DB.PUBLIC.IMAGE_REPO TO ROLE OUTSIDER",
                 "GRANT READ ON STAGE CONTAINER_HOL_DB.PUBLIC.VOLUMES TO ROLE OUTSIDER", *setup]:
         cur.execute(sql)
