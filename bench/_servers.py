@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -38,6 +39,27 @@ def start_snowport(data_dir: Path, password: str, port: int | None = None,
     proc = subprocess.Popen([sys.executable, "-m", "snowport", "up", "--port", str(port), "--data-dir", str(data_dir)],
                             env={**os.environ, **(env or {}), "SNOWPORT_ADMIN_PASSWORD": password},
                             stdout=subprocess.DEVNULL, stderr=log)
+    wait_for_port(port, proc)
+    return proc, port
+
+
+def nginx_binary() -> str | None:
+    """Debian's nginx (the file-transfer and proxy benchmarks' peer), or None when it is not installed."""
+    return shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+
+
+def start_nginx(work: Path, conf_template: str, **values: object) -> tuple[subprocess.Popen, int]:
+    """nginx in the foreground on a free port, with `conf_template` formatted with `work`, `port` and `values`;
+    its temporary files stay under `work`."""
+    binary = nginx_binary()
+    if binary is None:
+        raise RuntimeError("nginx is not installed (apt-get install -y nginx-light)")
+    port = free_port()
+    work.mkdir(parents=True, exist_ok=True)
+    conf = work / "nginx.conf"
+    conf.write_text(conf_template.format(work=work, port=port, **values))
+    proc = subprocess.Popen([binary, "-c", str(conf), "-p", str(work), "-g", "daemon off;"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_for_port(port, proc)
     return proc, port
 

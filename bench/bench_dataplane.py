@@ -18,22 +18,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 import _raw_http
 import snowflake.connector
-from _servers import free_port, start_snowport, timed, wait_for_port
+from _servers import start_nginx, start_snowport, timed
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "bench-Passw0rd!"
 
 NGINX_CONF = """
-daemon off;
 user root;
 worker_processes 1;
 pid {work}/nginx.pid;
@@ -55,18 +52,6 @@ http {{
     }}
 }}
 """
-
-
-def start_nginx(work: Path, root: Path) -> tuple[subprocess.Popen, int]:
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    port = free_port()
-    (work / "nginx-body").mkdir(parents=True)
-    conf = work / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(work=work, port=port, root=root))
-    proc = subprocess.Popen([nginx, "-c", str(conf), "-p", str(work)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    wait_for_port(port, proc)
-    return proc, port
 
 
 def sync() -> None:
@@ -95,7 +80,8 @@ def main() -> None:
                 f.write(os.urandom(min(64 << 20, size)))
         nginx_root = work / "nginx-root"
         nginx_root.mkdir()
-        nginx, nginx_port = start_nginx(work / "nginx", nginx_root)
+        (work / "nginx" / "nginx-body").mkdir(parents=True)
+        nginx, nginx_port = start_nginx(work / "nginx", NGINX_CONF, root=nginx_root)
         proc, port = start_snowport(work / "server", PASSWORD)
         try:
             conn = snowflake.connector.connect(account="snowport", user="admin", password=PASSWORD,

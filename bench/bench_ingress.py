@@ -24,7 +24,6 @@ import argparse
 import asyncio
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -38,7 +37,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 os.environ["SNOWFLAKE_DISABLE_PLATFORM_DETECTION"] = "true"
 
 import snowflake.connector  # noqa: E402
-from _servers import free_port, start_snowport, wait_for_port  # noqa: E402
+from _servers import nginx_binary, start_nginx, start_snowport  # noqa: E402
 from registry_helpers import ensure_engine, ensure_pip_image, push_local_image, remove_server_pods  # noqa: E402
 
 PASSWORD = "benchpw"
@@ -136,18 +135,9 @@ http {{
 """
 
 
-def start_nginx(work: Path, ip: str) -> tuple[subprocess.Popen, int] | None:
+def start_proxy(work: Path, ip: str) -> tuple[subprocess.Popen, int] | None:
     """nginx proxying 127.0.0.1:<port> to the container, or None when nginx is not installed."""
-    binary = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
-    if binary is None:
-        return None
-    port = free_port()
-    conf = work / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(work=work, ip=ip, port=port))
-    proc = subprocess.Popen([binary, "-c", str(conf), "-p", str(work), "-g", "daemon off;"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_for_port(port, proc)
-    return proc, port
+    return start_nginx(work, NGINX_CONF, ip=ip) if nginx_binary() else None
 
 
 def main() -> None:
@@ -195,7 +185,7 @@ def main() -> None:
                        "ingress": (ingress_host, int(ingress_port), path,
                                    {"Authorization": f'Snowflake Token="{token}"'}),
                        "ingress-own": (ingress_host, int(ingress_port), "/sfc-endpoint/login", {})}
-            nginx = start_nginx(work, ip)
+            nginx = start_proxy(work, ip)
             if nginx is not None:
                 targets["nginx-proxy"] = ("127.0.0.1", nginx[1], path, {})
             for host, tport, tpath, headers in targets.values():  # warm-up, and a check that all answer
