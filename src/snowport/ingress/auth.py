@@ -60,10 +60,8 @@ def identify(core: Any, token: str) -> Caller | None:
     if not token:
         return None
     try:
-        user, role = core.identify_token(token)
+        user, role = core.identify_token(token)  # refuses disabled and dropped users too
     except SnowflakeError:
-        return None
-    if not active_user(core, user):
         return None
     if role is None:
         role = default_role(core, user)
