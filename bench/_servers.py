@@ -64,6 +64,15 @@ def start_nginx(work: Path, conf_template: str, **values: object) -> tuple[subpr
     return proc, port
 
 
+def random_file(path: Path, size: int) -> Path:
+    """An incompressible file of `size` bytes, written in 64 MB pieces (what the transfer benchmarks send)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as f:
+        for start in range(0, size, 64 << 20):
+            f.write(os.urandom(min(64 << 20, size - start)))
+    return path
+
+
 def timed(fn) -> float:
     """Seconds one call of `fn` takes."""
     start = time.perf_counter()

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import _raw_http
 import snowflake.connector
-from _servers import start_nginx, start_snowport, timed
+from _servers import random_file, start_nginx, start_snowport, timed
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "bench-Passw0rd!"
@@ -73,11 +73,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(dir=ROOT) as tmp:
         work = Path(tmp)
-        src = work / "client" / "big.bin"
-        src.parent.mkdir()
-        with open(src, "wb") as f:
-            for _ in range(0, size, 64 << 20):
-                f.write(os.urandom(min(64 << 20, size)))
+        src = random_file(work / "client" / "big.bin", size)
         nginx_root = work / "nginx-root"
         nginx_root.mkdir()
         (work / "nginx" / "nginx-body").mkdir(parents=True)

@@ -37,7 +37,7 @@ import snowflake.connector  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _raw_http  # noqa: E402
-from _servers import start_snowport  # noqa: E402
+from _servers import random_file, start_snowport  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "benchpw"
@@ -101,11 +101,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(dir=ROOT) as tmp:
         work = Path(tmp)
-        src = work / "client" / "big.bin"
-        src.parent.mkdir()
-        with open(src, "wb") as f:  # incompressible data, written in 64 MB pieces
-            for _ in range(0, size, 64 << 20):
-                f.write(os.urandom(min(64 << 20, size)))
+        src = random_file(work / "client" / "big.bin", size)
         proc, port = start_snowport(work / "server", PASSWORD)
         clients: dict[str, TransferClient] = {}
         timings = Timings()
